@@ -1,0 +1,56 @@
+using KdtCapture.Cli.Capture;
+
+namespace KdtCapture.Cli;
+
+/// <summary>The top of the command line: picks the command; each command parses its own options.</summary>
+internal static class KdtCommand
+{
+    public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
+    {
+        if (args.Count == 0)
+        {
+            stdout.Write(KdtHelp.Text);
+            return ExitCodes.Success;
+        }
+
+        string command = args[0];
+        var rest = args.Skip(1).ToArray();
+        switch (command)
+        {
+            case "capture":
+                return CaptureCommand.Run(rest, stdout, stderr);
+            case "-h":
+            case "--help":
+                stdout.Write(KdtHelp.Text);
+                return ExitCodes.Success;
+            case "help":
+                if (rest.Length == 0)
+                {
+                    stdout.Write(KdtHelp.Text);
+                    return ExitCodes.Success;
+                }
+                if (rest[0] == "capture")
+                {
+                    stdout.Write(CaptureHelp.Text);
+                    return ExitCodes.Success;
+                }
+                return Unknown(stderr, rest[0]);
+            case "--version":
+                stdout.WriteLine(KdtVersion.Line);
+                return ExitCodes.Success;
+            default:
+                if (command.StartsWith('-'))
+                {
+                    stderr.WriteLine($"kdt: unrecognized option '{command}' (see 'kdt --help')");
+                    return ExitCodes.Failure;
+                }
+                return Unknown(stderr, command);
+        }
+    }
+
+    private static int Unknown(TextWriter stderr, string command)
+    {
+        stderr.WriteLine($"kdt: unknown command '{command}' (see 'kdt --help' for the commands)");
+        return ExitCodes.Failure;
+    }
+}

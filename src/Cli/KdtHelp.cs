@@ -1,0 +1,24 @@
+namespace KdtCapture.Cli;
+
+internal static class KdtHelp
+{
+    public const string Text =
+        """
+        kdt: the KdtCapture kernel debug toolkit
+
+        Usage: kdt COMMAND [ARGS...]
+               kdt --help | --version
+
+        Commands:
+          capture    tcpdump-compatible packet capture; this build compiles
+                     filters (kdt capture -d/-dd/-ddd EXPRESSION)
+
+        Run 'kdt COMMAND --help' for a command's options and examples.
+
+        Examples:
+          kdt capture -d 'tcp port 443'
+          kdt capture -y raw -dd 'udp port 53'
+          kdt capture --help
+
+        """;
+}
