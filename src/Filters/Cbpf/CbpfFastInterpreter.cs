@@ -13,6 +13,7 @@ namespace KdtCapture.Filters.Cbpf;
 public sealed class CbpfFastInterpreter
 {
     private readonly Step[] _steps;
+    private readonly bool _loadsMemory;
 
     /// <summary>Decodes a program that passes <see cref="CbpfValidator.Validate"/>.</summary>
     /// <exception cref="CbpfProgramException">The program is invalid.</exception>
@@ -22,9 +23,11 @@ public sealed class CbpfFastInterpreter
         if (!validation.IsValid)
             throw new CbpfProgramException(validation);
         _steps = Decode(program);
+        _loadsMemory = Array.Exists(_steps, s => s.Operation is Operation.LoadMemory or Operation.LoadXMemory);
     }
 
     /// <summary>Runs the program over the captured bytes of one packet; returns what its ret returns.</summary>
+    [SkipLocalsInit]
     public uint Run(ReadOnlySpan<byte> packet, uint wireLength)
     {
         // Validation guarantees every jump target and every fall-through lands inside the
@@ -33,7 +36,10 @@ public sealed class CbpfFastInterpreter
         ref byte bytes = ref MemoryMarshal.GetReference(packet);
         uint captured = (uint)packet.Length;
         uint a = 0, x = 0;
-        Scratch memory = default;
+        // Scratch memory must read as zero until written; only programs that read it pay for clearing it.
+        Unsafe.SkipInit(out Scratch memory);
+        if (_loadsMemory)
+            memory = default;
         int pc = 0;
 
         while (true)
@@ -66,6 +72,224 @@ public sealed class CbpfFastInterpreter
                     a = Unsafe.Add(ref bytes, step.K);
                     pc++;
                     continue;
+
+                case Operation.LoadWordAbsoluteJumpEqualK:
+                {
+                    if (captured < step.End)
+                        return 0;
+                    a = LoadWord(ref bytes, step.K);
+                    ref Step next = ref Unsafe.Add(ref step, 1);
+                    pc = a == next.K ? next.JumpTrue : next.JumpFalse;
+                    continue;
+                }
+                case Operation.LoadWordAbsoluteJumpGreaterK:
+                {
+                    if (captured < step.End)
+                        return 0;
+                    a = LoadWord(ref bytes, step.K);
+                    ref Step next = ref Unsafe.Add(ref step, 1);
+                    pc = a > next.K ? next.JumpTrue : next.JumpFalse;
+                    continue;
+                }
+                case Operation.LoadWordAbsoluteJumpGreaterOrEqualK:
+                {
+                    if (captured < step.End)
+                        return 0;
+                    a = LoadWord(ref bytes, step.K);
+                    ref Step next = ref Unsafe.Add(ref step, 1);
+                    pc = a >= next.K ? next.JumpTrue : next.JumpFalse;
+                    continue;
+                }
+                case Operation.LoadWordAbsoluteJumpAnyBitK:
+                {
+                    if (captured < step.End)
+                        return 0;
+                    a = LoadWord(ref bytes, step.K);
+                    ref Step next = ref Unsafe.Add(ref step, 1);
+                    pc = (a & next.K) != 0 ? next.JumpTrue : next.JumpFalse;
+                    continue;
+                }
+                case Operation.LoadHalfAbsoluteJumpEqualK:
+                {
+                    if (captured < step.End)
+                        return 0;
+                    a = LoadHalf(ref bytes, step.K);
+                    ref Step next = ref Unsafe.Add(ref step, 1);
+                    pc = a == next.K ? next.JumpTrue : next.JumpFalse;
+                    continue;
+                }
+                case Operation.LoadHalfAbsoluteJumpGreaterK:
+                {
+                    if (captured < step.End)
+                        return 0;
+                    a = LoadHalf(ref bytes, step.K);
+                    ref Step next = ref Unsafe.Add(ref step, 1);
+                    pc = a > next.K ? next.JumpTrue : next.JumpFalse;
+                    continue;
+                }
+                case Operation.LoadHalfAbsoluteJumpGreaterOrEqualK:
+                {
+                    if (captured < step.End)
+                        return 0;
+                    a = LoadHalf(ref bytes, step.K);
+                    ref Step next = ref Unsafe.Add(ref step, 1);
+                    pc = a >= next.K ? next.JumpTrue : next.JumpFalse;
+                    continue;
+                }
+                case Operation.LoadHalfAbsoluteJumpAnyBitK:
+                {
+                    if (captured < step.End)
+                        return 0;
+                    a = LoadHalf(ref bytes, step.K);
+                    ref Step next = ref Unsafe.Add(ref step, 1);
+                    pc = (a & next.K) != 0 ? next.JumpTrue : next.JumpFalse;
+                    continue;
+                }
+                case Operation.LoadByteAbsoluteJumpEqualK:
+                {
+                    if (captured < step.End)
+                        return 0;
+                    a = Unsafe.Add(ref bytes, step.K);
+                    ref Step next = ref Unsafe.Add(ref step, 1);
+                    pc = a == next.K ? next.JumpTrue : next.JumpFalse;
+                    continue;
+                }
+                case Operation.LoadByteAbsoluteJumpGreaterK:
+                {
+                    if (captured < step.End)
+                        return 0;
+                    a = Unsafe.Add(ref bytes, step.K);
+                    ref Step next = ref Unsafe.Add(ref step, 1);
+                    pc = a > next.K ? next.JumpTrue : next.JumpFalse;
+                    continue;
+                }
+                case Operation.LoadByteAbsoluteJumpGreaterOrEqualK:
+                {
+                    if (captured < step.End)
+                        return 0;
+                    a = Unsafe.Add(ref bytes, step.K);
+                    ref Step next = ref Unsafe.Add(ref step, 1);
+                    pc = a >= next.K ? next.JumpTrue : next.JumpFalse;
+                    continue;
+                }
+                case Operation.LoadByteAbsoluteJumpAnyBitK:
+                {
+                    if (captured < step.End)
+                        return 0;
+                    a = Unsafe.Add(ref bytes, step.K);
+                    ref Step next = ref Unsafe.Add(ref step, 1);
+                    pc = (a & next.K) != 0 ? next.JumpTrue : next.JumpFalse;
+                    continue;
+                }
+
+                case Operation.LoadWordIndirectJumpEqualK:
+                {
+                    if ((ulong)x + step.K + 4 > captured)
+                        return 0;
+                    a = LoadWord(ref bytes, x + step.K);
+                    ref Step next = ref Unsafe.Add(ref step, 1);
+                    pc = a == next.K ? next.JumpTrue : next.JumpFalse;
+                    continue;
+                }
+                case Operation.LoadWordIndirectJumpGreaterK:
+                {
+                    if ((ulong)x + step.K + 4 > captured)
+                        return 0;
+                    a = LoadWord(ref bytes, x + step.K);
+                    ref Step next = ref Unsafe.Add(ref step, 1);
+                    pc = a > next.K ? next.JumpTrue : next.JumpFalse;
+                    continue;
+                }
+                case Operation.LoadWordIndirectJumpGreaterOrEqualK:
+                {
+                    if ((ulong)x + step.K + 4 > captured)
+                        return 0;
+                    a = LoadWord(ref bytes, x + step.K);
+                    ref Step next = ref Unsafe.Add(ref step, 1);
+                    pc = a >= next.K ? next.JumpTrue : next.JumpFalse;
+                    continue;
+                }
+                case Operation.LoadWordIndirectJumpAnyBitK:
+                {
+                    if ((ulong)x + step.K + 4 > captured)
+                        return 0;
+                    a = LoadWord(ref bytes, x + step.K);
+                    ref Step next = ref Unsafe.Add(ref step, 1);
+                    pc = (a & next.K) != 0 ? next.JumpTrue : next.JumpFalse;
+                    continue;
+                }
+                case Operation.LoadHalfIndirectJumpEqualK:
+                {
+                    if ((ulong)x + step.K + 2 > captured)
+                        return 0;
+                    a = LoadHalf(ref bytes, x + step.K);
+                    ref Step next = ref Unsafe.Add(ref step, 1);
+                    pc = a == next.K ? next.JumpTrue : next.JumpFalse;
+                    continue;
+                }
+                case Operation.LoadHalfIndirectJumpGreaterK:
+                {
+                    if ((ulong)x + step.K + 2 > captured)
+                        return 0;
+                    a = LoadHalf(ref bytes, x + step.K);
+                    ref Step next = ref Unsafe.Add(ref step, 1);
+                    pc = a > next.K ? next.JumpTrue : next.JumpFalse;
+                    continue;
+                }
+                case Operation.LoadHalfIndirectJumpGreaterOrEqualK:
+                {
+                    if ((ulong)x + step.K + 2 > captured)
+                        return 0;
+                    a = LoadHalf(ref bytes, x + step.K);
+                    ref Step next = ref Unsafe.Add(ref step, 1);
+                    pc = a >= next.K ? next.JumpTrue : next.JumpFalse;
+                    continue;
+                }
+                case Operation.LoadHalfIndirectJumpAnyBitK:
+                {
+                    if ((ulong)x + step.K + 2 > captured)
+                        return 0;
+                    a = LoadHalf(ref bytes, x + step.K);
+                    ref Step next = ref Unsafe.Add(ref step, 1);
+                    pc = (a & next.K) != 0 ? next.JumpTrue : next.JumpFalse;
+                    continue;
+                }
+                case Operation.LoadByteIndirectJumpEqualK:
+                {
+                    if ((ulong)x + step.K >= captured)
+                        return 0;
+                    a = Unsafe.Add(ref bytes, x + step.K);
+                    ref Step next = ref Unsafe.Add(ref step, 1);
+                    pc = a == next.K ? next.JumpTrue : next.JumpFalse;
+                    continue;
+                }
+                case Operation.LoadByteIndirectJumpGreaterK:
+                {
+                    if ((ulong)x + step.K >= captured)
+                        return 0;
+                    a = Unsafe.Add(ref bytes, x + step.K);
+                    ref Step next = ref Unsafe.Add(ref step, 1);
+                    pc = a > next.K ? next.JumpTrue : next.JumpFalse;
+                    continue;
+                }
+                case Operation.LoadByteIndirectJumpGreaterOrEqualK:
+                {
+                    if ((ulong)x + step.K >= captured)
+                        return 0;
+                    a = Unsafe.Add(ref bytes, x + step.K);
+                    ref Step next = ref Unsafe.Add(ref step, 1);
+                    pc = a >= next.K ? next.JumpTrue : next.JumpFalse;
+                    continue;
+                }
+                case Operation.LoadByteIndirectJumpAnyBitK:
+                {
+                    if ((ulong)x + step.K >= captured)
+                        return 0;
+                    a = Unsafe.Add(ref bytes, x + step.K);
+                    ref Step next = ref Unsafe.Add(ref step, 1);
+                    pc = (a & next.K) != 0 ? next.JumpTrue : next.JumpFalse;
+                    continue;
+                }
 
                 case Operation.LoadWordIndirect:
                     if ((ulong)x + step.K + 4 > captured)
@@ -323,8 +547,44 @@ public sealed class CbpfFastInterpreter
                 _ => Unknown(ref step, insn.Code),
             };
         }
+
+        // Fuse each packet load with a conditional jump on a constant right after it, the commonest
+        // pair in libpcap's code ("ldh [12]; jeq #0x800"): one dispatch instead of two. The fused step
+        // reads the jump's operand and targets from the next step, which stays intact for the
+        // instructions that jump straight to it.
+        for (int i = 0; i + 1 < steps.Length; i++)
+            steps[i].Operation = Fuse(steps[i].Operation, steps[i + 1].Operation);
         return steps;
     }
+
+    private static Operation Fuse(Operation load, Operation jump) => (load, jump) switch
+    {
+        (Operation.LoadWordAbsolute, Operation.JumpEqualK) => Operation.LoadWordAbsoluteJumpEqualK,
+        (Operation.LoadWordAbsolute, Operation.JumpGreaterK) => Operation.LoadWordAbsoluteJumpGreaterK,
+        (Operation.LoadWordAbsolute, Operation.JumpGreaterOrEqualK) => Operation.LoadWordAbsoluteJumpGreaterOrEqualK,
+        (Operation.LoadWordAbsolute, Operation.JumpAnyBitK) => Operation.LoadWordAbsoluteJumpAnyBitK,
+        (Operation.LoadHalfAbsolute, Operation.JumpEqualK) => Operation.LoadHalfAbsoluteJumpEqualK,
+        (Operation.LoadHalfAbsolute, Operation.JumpGreaterK) => Operation.LoadHalfAbsoluteJumpGreaterK,
+        (Operation.LoadHalfAbsolute, Operation.JumpGreaterOrEqualK) => Operation.LoadHalfAbsoluteJumpGreaterOrEqualK,
+        (Operation.LoadHalfAbsolute, Operation.JumpAnyBitK) => Operation.LoadHalfAbsoluteJumpAnyBitK,
+        (Operation.LoadByteAbsolute, Operation.JumpEqualK) => Operation.LoadByteAbsoluteJumpEqualK,
+        (Operation.LoadByteAbsolute, Operation.JumpGreaterK) => Operation.LoadByteAbsoluteJumpGreaterK,
+        (Operation.LoadByteAbsolute, Operation.JumpGreaterOrEqualK) => Operation.LoadByteAbsoluteJumpGreaterOrEqualK,
+        (Operation.LoadByteAbsolute, Operation.JumpAnyBitK) => Operation.LoadByteAbsoluteJumpAnyBitK,
+        (Operation.LoadWordIndirect, Operation.JumpEqualK) => Operation.LoadWordIndirectJumpEqualK,
+        (Operation.LoadWordIndirect, Operation.JumpGreaterK) => Operation.LoadWordIndirectJumpGreaterK,
+        (Operation.LoadWordIndirect, Operation.JumpGreaterOrEqualK) => Operation.LoadWordIndirectJumpGreaterOrEqualK,
+        (Operation.LoadWordIndirect, Operation.JumpAnyBitK) => Operation.LoadWordIndirectJumpAnyBitK,
+        (Operation.LoadHalfIndirect, Operation.JumpEqualK) => Operation.LoadHalfIndirectJumpEqualK,
+        (Operation.LoadHalfIndirect, Operation.JumpGreaterK) => Operation.LoadHalfIndirectJumpGreaterK,
+        (Operation.LoadHalfIndirect, Operation.JumpGreaterOrEqualK) => Operation.LoadHalfIndirectJumpGreaterOrEqualK,
+        (Operation.LoadHalfIndirect, Operation.JumpAnyBitK) => Operation.LoadHalfIndirectJumpAnyBitK,
+        (Operation.LoadByteIndirect, Operation.JumpEqualK) => Operation.LoadByteIndirectJumpEqualK,
+        (Operation.LoadByteIndirect, Operation.JumpGreaterK) => Operation.LoadByteIndirectJumpGreaterK,
+        (Operation.LoadByteIndirect, Operation.JumpGreaterOrEqualK) => Operation.LoadByteIndirectJumpGreaterOrEqualK,
+        (Operation.LoadByteIndirect, Operation.JumpAnyBitK) => Operation.LoadByteIndirectJumpAnyBitK,
+        _ => load,
+    };
 
     private static Operation Absolute(ref Step step, Operation load, uint size)
     {
@@ -428,6 +688,31 @@ public sealed class CbpfFastInterpreter
         Negate,
         CopyAToX,
         CopyXToA,
+        // A load fused with the conditional jump that follows it.
+        LoadWordAbsoluteJumpEqualK,
+        LoadWordAbsoluteJumpGreaterK,
+        LoadWordAbsoluteJumpGreaterOrEqualK,
+        LoadWordAbsoluteJumpAnyBitK,
+        LoadHalfAbsoluteJumpEqualK,
+        LoadHalfAbsoluteJumpGreaterK,
+        LoadHalfAbsoluteJumpGreaterOrEqualK,
+        LoadHalfAbsoluteJumpAnyBitK,
+        LoadByteAbsoluteJumpEqualK,
+        LoadByteAbsoluteJumpGreaterK,
+        LoadByteAbsoluteJumpGreaterOrEqualK,
+        LoadByteAbsoluteJumpAnyBitK,
+        LoadWordIndirectJumpEqualK,
+        LoadWordIndirectJumpGreaterK,
+        LoadWordIndirectJumpGreaterOrEqualK,
+        LoadWordIndirectJumpAnyBitK,
+        LoadHalfIndirectJumpEqualK,
+        LoadHalfIndirectJumpGreaterK,
+        LoadHalfIndirectJumpGreaterOrEqualK,
+        LoadHalfIndirectJumpAnyBitK,
+        LoadByteIndirectJumpEqualK,
+        LoadByteIndirectJumpGreaterK,
+        LoadByteIndirectJumpGreaterOrEqualK,
+        LoadByteIndirectJumpAnyBitK,
     }
 
     /// <summary>One decoded instruction, 16 bytes.</summary>

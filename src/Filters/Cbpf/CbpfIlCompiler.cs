@@ -39,19 +39,23 @@ public static class CbpfIlCompiler
         if (!validation.IsValid)
             throw new CbpfProgramException(validation);
 
-        var method = new DynamicMethod("cbpf_filter", typeof(uint), [typeof(byte).MakeByRefType(), typeof(uint), typeof(uint)],
+        // The first parameter is a dummy the delegate is closed over: invoking a closed delegate
+        // skips the argument-shuffling thunk an open static one goes through.
+        var method = new DynamicMethod("cbpf_filter", typeof(uint), [typeof(object), typeof(byte).MakeByRefType(), typeof(uint), typeof(uint)],
             typeof(CbpfIlCompiler).Module, skipVisibility: true);
         new Emitter(method.GetILGenerator(), program).Emit();
-        return method.CreateDelegate<CbpfCompiledFilter>();
+        return method.CreateDelegate<CbpfCompiledFilter>(ClosureTarget);
     }
+
+    private static readonly object ClosureTarget = new();
 
     private static uint ThrowUnknownOpcode(int index, int code) => throw new CbpfUnknownOpcodeException(index, (ushort)code);
 
     private sealed class Emitter
     {
-        private const short PacketArgument = 0;
-        private const short CapturedArgument = 1;
-        private const short WireArgument = 2;
+        private const short PacketArgument = 1;
+        private const short CapturedArgument = 2;
+        private const short WireArgument = 3;
 
         private readonly ILGenerator _il;
         private readonly CbpfInstruction[] _program;
