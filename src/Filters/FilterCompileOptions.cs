@@ -15,5 +15,21 @@ public sealed class FilterCompileOptions
     /// <summary>The IPv4 netmask of the capture network, for "ip broadcast"; host byte order.</summary>
     public uint Netmask { get; init; } = NetmaskUnknown;
 
+    /// <summary>
+    /// Compile for filtering a capture file rather than a live Linux socket, as libpcap does for
+    /// pcap_open_offline: "inbound"/"ifindex" are then errors on most link types and BSD loopback
+    /// IPv6 matches every BSD's AF_INET6.
+    /// </summary>
+    public bool ForSavefile { get; init; }
+
+    /// <summary>With <see cref="ForSavefile"/>: the file was written in the other byte order.</summary>
+    public bool SavefileByteSwapped { get; init; }
+
+    /// <summary>
+    /// The capture is a live Linux socket that may move the outermost VLAN tag into metadata
+    /// (libpcap's BPF_SPECIAL_VLAN_HANDLING): "vlan" then also tests the kernel's tag.
+    /// </summary>
+    public bool KernelVlanTags { get; init; }
+
     public static FilterCompileOptions Default { get; } = new();
 }

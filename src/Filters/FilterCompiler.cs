@@ -1,4 +1,7 @@
 using KdtCapture.Filters.Cbpf;
+using KdtCapture.Filters.CodeGen;
+using KdtCapture.Filters.Optimizer;
+using KdtCapture.Filters.Syntax;
 
 namespace KdtCapture.Filters;
 
@@ -11,6 +14,21 @@ public static class FilterCompiler
     {
         ArgumentNullException.ThrowIfNull(expression);
         options ??= FilterCompileOptions.Default;
-        throw new NotImplementedException("filter compiler under construction");
+        if (options.Snaplen == 0)
+            throw new FilterCompileException("snaplen of 0 rejects all packets");
+
+        var gen = new CodeGenerator(linkType, options);
+        FilterParser.Parse(expression, gen);
+        if (gen.Icode.Root is null)
+            gen.FinishEmpty();
+
+        if (options.Optimize && !gen.NoOptimize)
+        {
+            IcodeOptimizer.Optimize(gen.Icode);
+            var root = gen.Icode.Root;
+            if (root is null || (root.S.Code == (Cbpf.Cbpf.Ret | Cbpf.Cbpf.K) && root.S.K == 0))
+                throw new FilterCompileException("expression rejects all packets");
+        }
+        return new CbpfProgram(IcodeLinearizer.ToInstructions(gen.Icode));
     }
 }

@@ -1,0 +1,260 @@
+using KdtCapture.Filters.CodeGen;
+
+namespace KdtCapture.Filters.Syntax;
+
+/// <summary>
+/// Splits a filter expression into tokens with the rules of libpcap's scanner: at each position
+/// the longest match wins, and between matches of equal length the earlier rule (keywords
+/// before numbers before addresses before names). Errors are reported libpcap's way: recorded
+/// (the first one wins) and signalled by a bad token, so the parser decides when to stop.
+/// </summary>
+internal sealed class Lexer
+{
+    private readonly string _text;
+    private readonly CodeGenerator _gen;
+    private int _pos;
+
+    /// <summary>The value of the last token that carried one; tokens without a value leave it as it was.</summary>
+    public SemanticValue Value;
+
+    public Lexer(string text, CodeGenerator gen)
+    {
+        _text = text;
+        _gen = gen;
+    }
+
+    private enum Rule
+    {
+        None,
+        Keyword,
+        Whitespace,
+        Punct,
+        TwoCharOp,
+        Aid,
+        Mac,
+        Number,
+        Hid,
+        Hid6,
+        BogusMac,
+        NamedNumber,
+        Id,
+        EscapedId,
+        Other,
+    }
+
+    public TokenKind Next()
+    {
+        while (true)
+        {
+            if (_pos >= _text.Length)
+                return TokenKind.End;
+
+            var rest = _text.AsSpan(_pos);
+            int bestLen = 0;
+            Rule best = Rule.None;
+            TokenKind keywordKind = TokenKind.End;
+            uint namedValue = 0;
+
+            void Consider(Rule rule, int len)
+            {
+                if (len > bestLen)
+                {
+                    bestLen = len;
+                    best = rule;
+                }
+            }
+
+            int kwLen = Keywords.LongestKeyword(rest, out var kw);
+            if (kwLen > 0)
+            {
+                Consider(Rule.Keyword, kwLen);
+                keywordKind = kw;
+            }
+            char c = rest[0];
+            if (c is ' ' or '\r' or '\n' or '\t')
+                Consider(Rule.Whitespace, 1);
+            if ("+-*/%:[]!<>()&|^=".Contains(c))
+                Consider(Rule.Punct, 1);
+            if (rest.Length >= 2 && (rest.StartsWith(">=") || rest.StartsWith("<=") || rest.StartsWith("!=") ||
+                                     rest.StartsWith("==") || rest.StartsWith("<<") || rest.StartsWith(">>")))
+                Consider(Rule.TwoCharOp, 2);
+            if (c == '$' || char.IsAsciiHexDigit(c) || c == ':')
+            {
+                Consider(Rule.Aid, Patterns.Aid.LongestMatch(rest));
+                Consider(Rule.Mac, Patterns.Mac.LongestMatch(rest));
+                Consider(Rule.Number, Patterns.Number.LongestMatch(rest));
+                Consider(Rule.Hid, Patterns.Hid.LongestMatch(rest));
+                Consider(Rule.Hid6, Patterns.V6.LongestMatch(rest));
+                Consider(Rule.BogusMac, Patterns.BogusMac.LongestMatch(rest));
+            }
+            int namedLen = Keywords.LongestNamedNumber(rest, out uint named);
+            if (namedLen > bestLen)
+                namedValue = named;
+            Consider(Rule.NamedNumber, namedLen);
+            Consider(Rule.Id, IdLength(rest));
+            if (c == '\\')
+                Consider(Rule.EscapedId, EscapedIdLength(rest));
+            if (c != '\n')
+                Consider(Rule.Other, 1);
+
+            string tokenText = _text.Substring(_pos, bestLen);
+            _pos += bestLen;
+
+            switch (best)
+            {
+                case Rule.Whitespace:
+                    continue;
+                case Rule.Keyword:
+                    return keywordKind;
+                case Rule.Punct:
+                    return PunctKind(c);
+                case Rule.TwoCharOp:
+                    return tokenText switch
+                    {
+                        ">=" => TokenKind.Geq,
+                        "<=" => TokenKind.Leq,
+                        "!=" => TokenKind.Neq,
+                        "==" => TokenKind.Eq,
+                        "<<" => TokenKind.Lsh,
+                        _ => TokenKind.Rsh,
+                    };
+                case Rule.Aid:
+                    Value.S = tokenText;
+                    return TokenKind.Aid;
+                case Rule.Mac:
+                    Value.S = tokenText;
+                    return TokenKind.Eid;
+                case Rule.Number:
+                    return ScanNumber(tokenText);
+                case Rule.Hid:
+                    Value.S = tokenText;
+                    return TokenKind.Hid;
+                case Rule.Hid6:
+                    if (NameResolution.IsValidIPv6Literal(tokenText))
+                    {
+                        Value.S = tokenText;
+                    }
+                    else
+                    {
+                        _gen.SetError($"bogus IPv6 address {tokenText}");
+                        Value.S = null;
+                    }
+                    return TokenKind.Hid6;
+                case Rule.BogusMac:
+                    _gen.SetError($"bogus ethernet address {tokenText}");
+                    Value.S = null;
+                    return TokenKind.Eid;
+                case Rule.NamedNumber:
+                    Value.H = namedValue;
+                    return TokenKind.Num;
+                case Rule.Id:
+                    Value.S = tokenText;
+                    return TokenKind.Id;
+                case Rule.EscapedId:
+                    Value.S = tokenText[1..];
+                    return TokenKind.Id;
+                default:
+                    return TokenKind.LexError;
+            }
+        }
+    }
+
+    private static TokenKind PunctKind(char c) => c switch
+    {
+        '+' => TokenKind.Plus,
+        '-' => TokenKind.Minus,
+        '*' => TokenKind.Star,
+        '/' => TokenKind.Slash,
+        '%' => TokenKind.Percent,
+        ':' => TokenKind.Colon,
+        '[' => TokenKind.LBracket,
+        ']' => TokenKind.RBracket,
+        '!' => TokenKind.Bang,
+        '<' => TokenKind.Lt,
+        '>' => TokenKind.Gt,
+        '(' => TokenKind.LParen,
+        ')' => TokenKind.RParen,
+        '&' => TokenKind.Amp,
+        '|' => TokenKind.Pipe,
+        '^' => TokenKind.Caret,
+        _ => TokenKind.Eq,
+    };
+
+    private static bool IsIdChar(char c) => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.';
+
+    /// <summary>[A-Za-z0-9]([-_.A-Za-z0-9]*[.A-Za-z0-9])?: the longest run not ending in '-' or '_'.</summary>
+    internal static int IdLength(ReadOnlySpan<char> s)
+    {
+        if (s.Length == 0 || !char.IsAsciiLetterOrDigit(s[0]))
+            return 0;
+        int end = 1;
+        while (end < s.Length && IsIdChar(s[end]))
+            end++;
+        while (end > 1 && s[end - 1] is '-' or '_')
+            end--;
+        return end;
+    }
+
+    /// <summary>A backslash and what follows up to white space, '!', '(' or ')'.</summary>
+    private static int EscapedIdLength(ReadOnlySpan<char> s)
+    {
+        int end = 1;
+        while (end < s.Length && s[end] is not (' ' or '!' or '(' or ')' or '\n' or '\t'))
+            end++;
+        return end > 1 ? end : 0;
+    }
+
+    /// <summary>A decimal, octal (leading 0) or hex (0x) number, with libpcap's overflow and digit checks.</summary>
+    private TokenKind ScanNumber(string text)
+    {
+        uint n = 0;
+        if (text[0] == '0' && text.Length > 1 && (text[1] == 'x' || text[1] == 'X'))
+        {
+            for (int i = 2; i < text.Length; i++)
+            {
+                uint digit = (uint)(char.IsAsciiDigit(text[i]) ? text[i] - '0' : (char.ToLowerInvariant(text[i]) - 'a' + 10));
+                if (n > 0xFFFFFFFU)
+                {
+                    _gen.SetError($"number {text} overflows 32 bits");
+                    return TokenKind.LexError;
+                }
+                n = (n << 4) + digit;
+            }
+        }
+        else if (text[0] == '0')
+        {
+            for (int i = 1; i < text.Length; i++)
+            {
+                uint digit = (uint)(text[i] - '0');
+                if (digit > 7)
+                {
+                    _gen.SetError($"number {text} contains non-octal digit");
+                    return TokenKind.LexError;
+                }
+                if (n > 0x1FFFFFFFU)
+                {
+                    _gen.SetError($"number {text} overflows 32 bits");
+                    return TokenKind.LexError;
+                }
+                n = (n << 3) + digit;
+            }
+        }
+        else
+        {
+            const uint cutoff = 0xFFFFFFFFU / 10U;
+            const uint cutlim = 0xFFFFFFFFU % 10U;
+            for (int i = 0; i < text.Length; i++)
+            {
+                uint digit = (uint)(text[i] - '0');
+                if (n > cutoff || (n == cutoff && digit > cutlim))
+                {
+                    _gen.SetError($"number {text} overflows 32 bits");
+                    return TokenKind.LexError;
+                }
+                n = n * 10 + digit;
+            }
+        }
+        Value.H = n;
+        return TokenKind.Num;
+    }
+}
