@@ -5,9 +5,11 @@ namespace KdtCapture.Filters.Cbpf;
 /// <summary>The verdict on a program: valid, or the first instruction at fault and why.</summary>
 public readonly record struct CbpfValidationResult
 {
+    private readonly int _instructionIndex;
+
     private CbpfValidationResult(int instructionIndex, string reason)
     {
-        InstructionIndex = instructionIndex;
+        _instructionIndex = instructionIndex;
         Reason = reason;
     }
 
@@ -15,8 +17,8 @@ public readonly record struct CbpfValidationResult
 
     public bool IsValid => Reason is null;
 
-    /// <summary>The instruction at fault, or -1 when the fault is the program as a whole (empty, no final ret).</summary>
-    public int InstructionIndex { get; } = -1;
+    /// <summary>The instruction at fault; -1 when the program is valid or the fault is the program as a whole (empty).</summary>
+    public int InstructionIndex => IsValid ? -1 : _instructionIndex;
 
     /// <summary>Why the program was refused, one sentence; null when valid.</summary>
     public string? Reason { get; }

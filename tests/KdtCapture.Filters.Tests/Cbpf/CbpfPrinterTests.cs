@@ -62,6 +62,7 @@ public class CbpfPrinterTests
         Assert.Equal("(005) ret      ", CbpfPrinter.Image(CbpfInstruction.Stmt(Ret | A, 0), 5));
         Assert.Equal("(006) unimp    0x81", CbpfPrinter.Image(CbpfInstruction.Stmt(Ldx | W | Len, 0), 6));
         Assert.Equal("(1000) ldxb     4*([14]&0xf)", CbpfPrinter.Image(CbpfInstruction.Stmt(Ldx | Msh | B, 14), 1000));
+        Assert.Throws<ArgumentOutOfRangeException>(() => CbpfPrinter.Image(CbpfInstruction.Stmt(Ret | A, 0), -1));
     }
 
     [Fact]

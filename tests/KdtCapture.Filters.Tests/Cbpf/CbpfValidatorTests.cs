@@ -60,6 +60,9 @@ public class CbpfValidatorTests
     {
         Assert.Equal("the program is empty", CbpfValidator.Validate([]).Reason);
         Assert.Equal(-1, CbpfValidator.Validate([]).InstructionIndex);
+        Assert.Equal(-1, CbpfValidator.Validate([Accept]).InstructionIndex);
+        Assert.True(CbpfValidator.Validate([Accept]).IsValid);
+        Assert.Equal(CbpfValidationResult.Valid, CbpfValidator.Validate([Accept]));
 
         var noRet = CbpfValidator.Validate([CbpfInstruction.Stmt(Ld | Imm, 1)]);
         Assert.Equal("instruction 0: the program does not end in a ret", noRet.Reason);
