@@ -100,9 +100,25 @@ internal static class OptimizerCorpus
         "ip6 protochain 6", "ip protochain 17", "protochain 6", "ip6 protochain 6 or tcp port 80",
         "geneve", "geneve 10", "geneve and ip", "geneve 10 and ip", "ip and geneve",
         "wlan type data and ip", "ip and wlan type data",
+        // Known to exercise optimizer corner cases (from libpcap's bug tracker).
+        "(ip[12:4] = 0x0a0a0a0a or ip[16:4] = 0x0a0a0a0a) and (not ((ip[12:4] = 0x0a0a0a0b or ip[16:4] = 0x0a0a0a0b)))",
+        "len >= 2147483648 & 2147483648 or len < 0 | 2147483648",
+        "len <= 4294967295 & 2147483647 and len > 2147483647 + 0",
+        "tcp or 1/0 == 0",
+        "tcp or tcp[100000] != 0",
+        "proto ip and dst port 179",
+        "ip[4:2] & 0x0fff >= 2140 and ip[4:2] & 0x0fff <= 2147",
+        "src net 10.0.1.0/24 or src net 10.0.2.0/24",
+        "src port 25 and (src net 10.0.1.0/24 or src net 10.0.2.0/24)",
+        "(host 10.0.0.1 or host 10.0.0.2) and not (host 10.0.0.3 or host 10.0.0.4)",
+        "(tcp port 80 or tcp port 8080) and not (tcp port 80 or tcp port 443)",
+        "ip[0] = 0x45 or ip[0] = 0x46 or ip[0] = 0x45",
+        "ether[12:2] = 0x800 and ether[12:2] = 0x800 and ip[9] = 6",
     ];
 
-    public static IReadOnlyList<string> Expressions { get; } = Build();
+    private static readonly Lazy<List<string>> All = new(Build);
+
+    public static IReadOnlyList<string> Expressions => All.Value;
 
     private static List<string> Build()
     {
@@ -110,6 +126,7 @@ internal static class OptimizerCorpus
         list.AddRange(HandWritten);
         list.AddRange(LongChains());
         list.AddRange(RandomCombinations(seed: 20240501, count: 900));
+        list.AddRange(RandomRelations(seed: 7, count: 300));
         return list;
     }
 
@@ -135,6 +152,43 @@ internal static class OptimizerCorpus
         var random = new Random(seed);
         for (int i = 0; i < count; i++)
             yield return Combine(random, random.Next(1, 5));
+    }
+
+    private static readonly string[] ArithmeticLeaves =
+    [
+        "ip[0]", "ip[2:2]", "ip[12:4]", "ip[9]", "tcp[13]", "tcp[0:2]", "udp[2:2]", "ether[0]", "ether[12:2]",
+        "ip6[6]", "icmp[0]", "len", "0", "1", "2", "7", "31", "32", "255", "0x1fff", "0xffffffff", "0x80000000",
+    ];
+
+    private static readonly string[] ArithmeticOperators = ["+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>"];
+
+    private static readonly string[] Relations = ["=", "!=", "<", "<=", ">", ">="];
+
+    /// <summary>Comparisons of random arithmetic, alone or joined, to drive constant folding and the peephole rules.</summary>
+    private static IEnumerable<string> RandomRelations(int seed, int count)
+    {
+        var random = new Random(seed);
+        for (int i = 0; i < count; i++)
+        {
+            string relation = Relation(random);
+            if (random.Next(3) == 0)
+                relation += (random.Next(2) == 0 ? " and " : " or ") + Relation(random);
+            yield return relation;
+        }
+    }
+
+    private static string Relation(Random random) =>
+        $"{Arithmetic(random, random.Next(0, 3))} {Relations[random.Next(Relations.Length)]} {Arithmetic(random, random.Next(0, 2))}";
+
+    private static string Arithmetic(Random random, int depth)
+    {
+        if (depth == 0)
+        {
+            string leaf = ArithmeticLeaves[random.Next(ArithmeticLeaves.Length)];
+            return random.Next(10) == 0 ? $"-{leaf}" : leaf;
+        }
+        string op = ArithmeticOperators[random.Next(ArithmeticOperators.Length)];
+        return $"({Arithmetic(random, depth - 1)} {op} {Arithmetic(random, random.Next(depth))})";
     }
 
     private static string Combine(Random random, int depth)
