@@ -168,7 +168,18 @@ internal static class CbpfTestData
     public static Arbitrary<ProgramCase> ExecutableCases { get; } = Arb.From(
         from program in ExecutableProgram
         from packets in Gen.ArrayOf(RandomPacket, 8)
-        select new ProgramCase(program, packets));
+        select new ProgramCase(program, packets),
+        ShrinkToOnePacket);
+
+    /// <summary>Narrows a failing case down to the packet that shows the difference.</summary>
+    private static IEnumerable<ProgramCase> ShrinkToOnePacket(ProgramCase c)
+    {
+        if (c.Packets.Length > 1)
+        {
+            foreach (var packet in c.Packets)
+                yield return c with { Packets = [packet] };
+        }
+    }
 
     public static Config Property(int tests) => Config.QuickThrowOnFailure.WithMaxTest(tests).WithQuietOnSuccess(true);
 
