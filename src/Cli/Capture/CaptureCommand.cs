@@ -61,6 +61,7 @@ internal static class CaptureCommand
                         stdout.WriteLine(KdtVersion.Line);
                         return ExitCodes.Success;
                     case 'r':
+                    case 'V':
                     case 'D':
                     case 'L':
                     case 'J':
@@ -263,7 +264,7 @@ internal static class CaptureCommand
         public int Snaplen { get; set; } = MaximumSnaplen;
         public string? FilterFile { get; set; }
         public string? Interface { get; set; }
-        /// <summary>An option that needs live capture, file reading or interface listing (-r, -D, -L, -J).</summary>
+        /// <summary>An option that needs live capture, file reading or interface listing (-r, -V, -D, -L, -J).</summary>
         public bool NeedsCaptureEngine { get; set; }
     }
 }
