@@ -105,6 +105,12 @@ internal static class CaptureCommand
             {
                 Optimize = settings.Optimize,
                 Snaplen = settings.Snaplen,
+                // tcpdump -d compiles with netmask 0, also with -i (measured): so "ip broadcast"
+                // compiles, testing for 0.0.0.0 and 255.255.255.255.
+                Netmask = 0,
+                // A live Linux socket may hand the outer VLAN tag over as metadata, so libpcap
+                // makes "vlan" test it there; tcpdump -i compiles for such a socket.
+                KernelVlanTags = settings.Interface is not null,
             });
         }
         catch (FilterCompileException e)
