@@ -1,5 +1,6 @@
 using KdtCapture.Filters.Cbpf;
 using KdtCapture.Filters.CodeGen;
+using KdtCapture.Filters.Icode;
 using KdtCapture.Filters.Optimizer;
 using KdtCapture.Filters.Syntax;
 
@@ -17,18 +18,27 @@ public static class FilterCompiler
         if (options.Snaplen == 0)
             throw new FilterCompileException("snaplen of 0 rejects all packets");
 
-        var gen = new CodeGenerator(linkType, options);
-        FilterParser.Parse(expression, gen);
-        if (gen.Icode.Root is null)
-            gen.FinishEmpty();
-
-        if (options.Optimize && !gen.NoOptimize)
+        var arena = IcodeArena.Rent();
+        try
         {
-            IcodeOptimizer.Optimize(gen.Icode);
-            var root = gen.Icode.Root;
-            if (root is null || (root.S.Code == (Cbpf.Cbpf.Ret | Cbpf.Cbpf.K) && root.S.K == 0))
-                throw new FilterCompileException("expression rejects all packets");
+            var gen = new CodeGenerator(linkType, options, arena);
+            FilterParser.Parse(expression, gen);
+            if (gen.Icode.Root is null)
+                gen.FinishEmpty();
+
+            if (options.Optimize && !gen.NoOptimize)
+            {
+                IcodeOptimizer.Optimize(gen.Icode);
+                var root = gen.Icode.Root;
+                if (root is null || (root.S.Code == (Cbpf.Cbpf.Ret | Cbpf.Cbpf.K) && root.S.K == 0))
+                    throw new FilterCompileException("expression rejects all packets");
+            }
+            return new CbpfProgram(IcodeLinearizer.ToInstructions(gen.Icode));
         }
-        return new CbpfProgram(IcodeLinearizer.ToInstructions(gen.Icode));
+        finally
+        {
+            // The graph is garbage now; its blocks serve the next compilation on this thread.
+            arena.Return();
+        }
     }
 }

@@ -6,9 +6,9 @@ namespace KdtCapture.Filters.CodeGen;
 // Byte-offset expressions ("ip[2:2] - 20 > 100"): every value lives in a scratch register.
 internal sealed partial class CodeGenerator
 {
-    private static Slist XferToX(Arth a) => NewStmt(Ldx | Mem, (uint)a.Regno);
+    private Slist XferToX(Arth a) => NewStmt(Ldx | Mem, (uint)a.Regno);
 
-    private static Slist XferToA(Arth a) => NewStmt(Ld | Mem, (uint)a.Regno);
+    private Slist XferToA(Arth a) => NewStmt(Ld | Mem, (uint)a.Regno);
 
     /// <summary>"proto[inst : size]": loads relative to a protocol header; adds the checks that the header is there.</summary>
     public Arth GenLoad(int proto, Arth inst, uint size)
@@ -271,7 +271,7 @@ internal sealed partial class CodeGenerator
         return a0;
     }
 
-    private static Block GenLen(int jmp, uint n)
+    private Block GenLen(int jmp, uint n)
     {
         var b = NewBlock(JmpK(jmp));
         b.Stmts = NewStmt(Ld | Len);

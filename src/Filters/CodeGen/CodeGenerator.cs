@@ -109,8 +109,11 @@ internal sealed partial class CodeGenerator
     private readonly bool[] _regused = new bool[MemWords];
     private int _curreg;
 
-    public CodeGenerator(LinkType linkType, FilterCompileOptions options)
+    private readonly IcodeArena _arena;
+
+    public CodeGenerator(LinkType linkType, FilterCompileOptions options, IcodeArena arena)
     {
+        _arena = arena;
         _snaplen = options.Snaplen;
         _netmask = options.Netmask;
         _forSavefile = options.ForSavefile;
@@ -133,9 +136,9 @@ internal sealed partial class CodeGenerator
 
     // ---- blocks and statements ----------------------------------------------------------------
 
-    private static Block NewBlock(int code) => new(code);
+    private Block NewBlock(int code) => _arena.NewBlock(code);
 
-    private static Slist NewStmt(int code, uint k = 0) => new(code, k);
+    private Slist NewStmt(int code, uint k = 0) => _arena.NewSlist(code, k);
 
     private static int JmpK(int op) => op | Jmp | K;
 
@@ -147,7 +150,7 @@ internal sealed partial class CodeGenerator
         s0.Next = s1;
     }
 
-    private static Block GenRetBlk(uint v)
+    private Block GenRetBlk(uint v)
     {
         var b = NewBlock(Ret | K);
         b.S.K = v;
@@ -372,7 +375,7 @@ internal sealed partial class CodeGenerator
         return s;
     }
 
-    private static Block GenUncond(bool rsense)
+    private Block GenUncond(bool rsense)
     {
         var s = NewStmt(Ld | Imm, rsense ? 0u : 1u);
         var b = NewBlock(JmpK(Jeq));
@@ -380,9 +383,9 @@ internal sealed partial class CodeGenerator
         return b;
     }
 
-    private static Block GenTrue() => GenUncond(true);
+    private Block GenTrue() => GenUncond(true);
 
-    private static Block GenFalse() => GenUncond(false);
+    private Block GenFalse() => GenUncond(false);
 
     private static uint SwapLong(uint y) =>
         ((y & 0xff) << 24) | ((y & 0xff00) << 8) | ((y & 0xff0000) >> 8) | ((y >> 24) & 0xff);

@@ -38,6 +38,16 @@ internal sealed class Slist
     public Slist? Next;
 
     public Slist(int code, uint k = 0) => S = new Stmt(code, k);
+
+    /// <summary>Makes a recycled cell as good as new.</summary>
+    public void Reset(int code, uint k)
+    {
+        S.Code = code;
+        S.Jt = null;
+        S.Jf = null;
+        S.K = k;
+        Next = null;
+    }
 }
 
 /// <summary>An edge of the control-flow graph: the jt or jf branch of its predecessor.</summary>
@@ -94,6 +104,46 @@ internal sealed class Block
         Head = this;
     }
 
+    /// <summary>Makes a recycled block as good as new.</summary>
+    public void Reset(int code)
+    {
+        Id = 0;
+        Stmts = null;
+        S.Code = code;
+        S.Jt = null;
+        S.Jf = null;
+        S.K = 0;
+        Mark = 0;
+        LongJt = 0;
+        LongJf = 0;
+        Level = 0;
+        Offset = 0;
+        Sense = false;
+        ResetEdge(Et);
+        ResetEdge(Ef);
+        Head = this;
+        Link = null;
+        Dom = null;
+        Closure = null;
+        InEdges = null;
+        Def = 0;
+        Kill = 0;
+        InUse = 0;
+        OutUse = 0;
+        Oval = 0;
+        Array.Clear(Val);
+
+        static void ResetEdge(Edge e)
+        {
+            e.Id = 0;
+            e.Code = 0;
+            e.Edom = null;
+            e.Succ = null;
+            e.Pred = null;
+            e.Next = null;
+        }
+    }
+
     /// <summary>Successor when the branch is taken (libpcap's JT(b)).</summary>
     public Block? Jt
     {
@@ -118,4 +168,67 @@ internal sealed class IcodeGraph
     public bool IsMarked(Block b) => b.Mark == CurMark;
     public void Mark(Block b) => b.Mark = CurMark;
     public void UnmarkAll() => CurMark++;
+}
+
+/// <summary>
+/// Blocks and statement cells for one compilation, reused by the next one on the same thread:
+/// a compile builds a few dozen of each and then throws the graph away, so recycling them keeps
+/// compilation free of garbage.
+/// </summary>
+internal sealed class IcodeArena
+{
+    [ThreadStatic]
+    private static IcodeArena? t_arena;
+
+    private readonly List<Block> _blocks = [];
+    private readonly List<Slist> _cells = [];
+    private int _blocksUsed;
+    private int _cellsUsed;
+    private bool _rented;
+
+    /// <summary>This thread's arena; <see cref="Return"/> it when the graph is no longer needed.</summary>
+    public static IcodeArena Rent()
+    {
+        var arena = t_arena;
+        if (arena is null || arena._rented)
+            return new IcodeArena { _rented = true }; // nested or first use: a private arena
+        arena._rented = true;
+        return arena;
+    }
+
+    public void Return()
+    {
+        _blocksUsed = 0;
+        _cellsUsed = 0;
+        _rented = false;
+        t_arena ??= this;
+    }
+
+    public Block NewBlock(int code)
+    {
+        if (_blocksUsed < _blocks.Count)
+        {
+            var b = _blocks[_blocksUsed++];
+            b.Reset(code);
+            return b;
+        }
+        var fresh = new Block(code);
+        _blocks.Add(fresh);
+        _blocksUsed++;
+        return fresh;
+    }
+
+    public Slist NewSlist(int code, uint k)
+    {
+        if (_cellsUsed < _cells.Count)
+        {
+            var s = _cells[_cellsUsed++];
+            s.Reset(code, k);
+            return s;
+        }
+        var fresh = new Slist(code, k);
+        _cells.Add(fresh);
+        _cellsUsed++;
+        return fresh;
+    }
 }

@@ -37,10 +37,33 @@ internal sealed class FilterParser
 
     private FilterCompileException Stop() => new(Gen.PendingError ?? SyntaxErrorMessage);
 
+    [ThreadStatic]
+    private static int[]? t_states;
+
+    [ThreadStatic]
+    private static SemanticValue[]? t_values;
+
     private void Run()
     {
-        var states = new int[64];
-        var values = new SemanticValue[66];
+        // The stacks are reused across parses on a thread; values keep no references afterwards.
+        var states = t_states ?? new int[64];
+        var values = t_values ?? new SemanticValue[66];
+        t_states = null;
+        t_values = null;
+        try
+        {
+            Run(ref states, ref values);
+        }
+        finally
+        {
+            Array.Clear(values);
+            t_states = states;
+            t_values = values;
+        }
+    }
+
+    private void Run(ref int[] states, ref SemanticValue[] values)
+    {
         int sp = 0;
         states[0] = 0;
         int lookahead = -1;

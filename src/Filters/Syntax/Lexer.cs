@@ -80,12 +80,26 @@ internal sealed class Lexer
                 Consider(Rule.TwoCharOp, 2);
             if (c == '$' || char.IsAsciiHexDigit(c) || c == ':')
             {
-                Consider(Rule.Aid, Patterns.Aid.LongestMatch(rest));
-                Consider(Rule.Mac, Patterns.Mac.LongestMatch(rest));
-                Consider(Rule.Number, Patterns.Number.LongestMatch(rest));
-                Consider(Rule.Hid, Patterns.Hid.LongestMatch(rest));
-                Consider(Rule.Hid6, Patterns.V6.LongestMatch(rest));
-                Consider(Rule.BogusMac, Patterns.BogusMac.LongestMatch(rest));
+                // Only run the address patterns that the characters ahead can possibly match.
+                int run = AddressScanner.RunLength(rest);
+                var ahead = rest[..run];
+                bool colon = ahead.Contains(':');
+                bool dot = ahead.Contains('.');
+                if (c == '$')
+                    Consider(Rule.Aid, AddressScanner.Aid(ahead));
+                if (colon || dot || ahead.Contains('-') || run >= 12)
+                    Consider(Rule.Mac, AddressScanner.Mac(ahead));
+                if (char.IsAsciiDigit(c))
+                {
+                    Consider(Rule.Number, AddressScanner.Number(ahead));
+                    if (dot)
+                        Consider(Rule.Hid, AddressScanner.Hid(ahead));
+                }
+                if (colon)
+                {
+                    Consider(Rule.Hid6, AddressScanner.V6(ahead));
+                    Consider(Rule.BogusMac, AddressScanner.BogusMac(ahead));
+                }
             }
             int namedLen = Keywords.LongestNamedNumber(rest, out uint named);
             if (namedLen > bestLen)
@@ -97,8 +111,9 @@ internal sealed class Lexer
             if (c != '\n')
                 Consider(Rule.Other, 1);
 
-            string tokenText = _text.Substring(_pos, bestLen);
+            int start = _pos;
             _pos += bestLen;
+            string Text() => _text.Substring(start, bestLen);
 
             switch (best)
             {
@@ -109,49 +124,52 @@ internal sealed class Lexer
                 case Rule.Punct:
                     return PunctKind(c);
                 case Rule.TwoCharOp:
-                    return tokenText switch
+                    return (c, rest[1]) switch
                     {
-                        ">=" => TokenKind.Geq,
-                        "<=" => TokenKind.Leq,
-                        "!=" => TokenKind.Neq,
-                        "==" => TokenKind.Eq,
-                        "<<" => TokenKind.Lsh,
+                        ('>', '=') => TokenKind.Geq,
+                        ('<', '=') => TokenKind.Leq,
+                        ('!', '=') => TokenKind.Neq,
+                        ('=', '=') => TokenKind.Eq,
+                        ('<', '<') => TokenKind.Lsh,
                         _ => TokenKind.Rsh,
                     };
                 case Rule.Aid:
-                    Value.S = tokenText;
+                    Value.S = Text();
                     return TokenKind.Aid;
                 case Rule.Mac:
-                    Value.S = tokenText;
+                    Value.S = Text();
                     return TokenKind.Eid;
                 case Rule.Number:
-                    return ScanNumber(tokenText);
+                    return ScanNumber(rest[..bestLen]);
                 case Rule.Hid:
-                    Value.S = tokenText;
+                    Value.S = Text();
                     return TokenKind.Hid;
                 case Rule.Hid6:
-                    if (NameResolution.IsValidIPv6Literal(tokenText))
+                {
+                    string v6 = Text();
+                    if (NameResolution.IsValidIPv6Literal(v6))
                     {
-                        Value.S = tokenText;
+                        Value.S = v6;
                     }
                     else
                     {
-                        _gen.SetError($"bogus IPv6 address {tokenText}");
+                        _gen.SetError($"bogus IPv6 address {v6}");
                         Value.S = null;
                     }
                     return TokenKind.Hid6;
+                }
                 case Rule.BogusMac:
-                    _gen.SetError($"bogus ethernet address {tokenText}");
+                    _gen.SetError($"bogus ethernet address {Text()}");
                     Value.S = null;
                     return TokenKind.Eid;
                 case Rule.NamedNumber:
                     Value.H = namedValue;
                     return TokenKind.Num;
                 case Rule.Id:
-                    Value.S = tokenText;
+                    Value.S = Text();
                     return TokenKind.Id;
                 case Rule.EscapedId:
-                    Value.S = tokenText[1..];
+                    Value.S = _text.Substring(start + 1, bestLen - 1);
                     return TokenKind.Id;
                 default:
                     return TokenKind.LexError;
@@ -205,7 +223,7 @@ internal sealed class Lexer
     }
 
     /// <summary>A decimal, octal (leading 0) or hex (0x) number, with libpcap's overflow and digit checks.</summary>
-    private TokenKind ScanNumber(string text)
+    private TokenKind ScanNumber(ReadOnlySpan<char> text)
     {
         uint n = 0;
         if (text[0] == '0' && text.Length > 1 && (text[1] == 'x' || text[1] == 'X'))

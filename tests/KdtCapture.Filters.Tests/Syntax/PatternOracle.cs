@@ -1,8 +1,8 @@
-namespace KdtCapture.Filters.Syntax;
+namespace KdtCapture.Filters.Tests.Syntax;
 
 /// <summary>
-/// A small regular-expression matcher over position sets, for the scanner's address and number
-/// patterns. It finds the longest match at the start of the input (what flex does, and what a
+/// A small regular-expression matcher over position sets, written from the flex definitions of the scanner's address and number
+/// patterns: the oracle for AddressScanner. It finds the longest match at the start of the input (what flex does, and what a
 /// backtracking regex engine does not).
 /// </summary>
 internal abstract class Pattern
@@ -11,12 +11,18 @@ internal abstract class Pattern
     public abstract void Step(ReadOnlySpan<char> s, ReadOnlySpan<bool> from, Span<bool> to);
 
     /// <summary>Length of the longest match at the start of <paramref name="s"/>, 0 when none.</summary>
-    public int LongestMatch(ReadOnlySpan<char> s)
+    /// <summary>Addresses and numbers only use these characters: the run of them that a match can cover.</summary>
+    public static int RunLength(ReadOnlySpan<char> s)
     {
-        // Addresses and numbers only use these characters: cut the input to the run that can match.
         int n = 0;
         while (n < s.Length && (char.IsAsciiHexDigit(s[n]) || s[n] is '.' or ':' or '-' or 'x' or 'X' or '$'))
             n++;
+        return n;
+    }
+
+    public int LongestMatch(ReadOnlySpan<char> s)
+    {
+        int n = RunLength(s);
         if (n == 0)
             return 0;
         s = s[..n];
@@ -128,7 +134,7 @@ internal abstract class Pattern
 }
 
 /// <summary>The scanner's patterns for numbers and addresses.</summary>
-internal static class Patterns
+internal static class PatternOracle
 {
     private static readonly Pattern Hex = Pattern.Class(char.IsAsciiHexDigit);
     private static readonly Pattern Digit = Pattern.Class(char.IsAsciiDigit);
