@@ -18,6 +18,13 @@ internal static class Atoms
     public const int AX = Block.Atoms;
     public const int None = -1;
 
+    /// <summary>In the tables: the scratch word named by the statement's k.</summary>
+    private const sbyte MemoryWordK = Block.Atoms + 1;
+
+    // What each opcode reads and writes, computed once (the data-flow passes ask for every statement).
+    private static readonly sbyte[] UsedByOpcode = BuildTable(UsedByClass);
+    private static readonly sbyte[] DefinedByOpcode = BuildTable(DefinedByClass);
+
     public static uint Mask(int atom) => 1u << atom;
 
     public static bool Contains(uint set, int atom) => (set & (1u << atom)) != 0;
@@ -26,40 +33,42 @@ internal static class Atoms
     public static int Used(Stmt s)
     {
         int code = s.Code;
-        if (code == Nop)
-            return None;
-        switch (Class(code))
-        {
-            case Ret:
-                return RVal(code) == Cbpf.Cbpf.A ? A : RVal(code) == Cbpf.Cbpf.X ? X : None;
-            case Ld:
-            case Ldx:
-                return Mode(code) == Ind ? X : Mode(code) == Mem ? (int)s.K : None;
-            case St:
-                return A;
-            case Stx:
-                return X;
-            case Jmp:
-            case Alu:
-                return Src(code) == Cbpf.Cbpf.X ? AX : A;
-            default: // misc
-                return MiscOp(code) == Txa ? X : A;
-        }
+        int atom = (uint)code < 256 ? UsedByOpcode[code] : code == Nop ? None : UsedByClass(code);
+        return atom == MemoryWordK ? (int)s.K : atom;
     }
 
     /// <summary>The atom a statement writes, or <see cref="None"/>; a statement never writes two.</summary>
     public static int Defined(Stmt s)
     {
         int code = s.Code;
-        if (code == Nop)
-            return None;
-        return Class(code) switch
-        {
-            Ld or Alu => A,
-            Ldx => X,
-            St or Stx => (int)s.K,
-            Misc => MiscOp(code) == Tax ? X : A,
-            _ => None,
-        };
+        int atom = (uint)code < 256 ? DefinedByOpcode[code] : code == Nop ? None : DefinedByClass(code);
+        return atom == MemoryWordK ? (int)s.K : atom;
     }
+
+    private static sbyte[] BuildTable(Func<int, sbyte> atomOf)
+    {
+        var table = new sbyte[256];
+        for (int code = 0; code < table.Length; code++)
+            table[code] = atomOf(code);
+        return table;
+    }
+
+    private static sbyte UsedByClass(int code) => Class(code) switch
+    {
+        Ret => RVal(code) == Cbpf.Cbpf.A ? (sbyte)A : RVal(code) == Cbpf.Cbpf.X ? (sbyte)X : (sbyte)None,
+        Ld or Ldx => Mode(code) == Ind ? (sbyte)X : Mode(code) == Mem ? MemoryWordK : (sbyte)None,
+        St => A,
+        Stx => X,
+        Jmp or Alu => Src(code) == Cbpf.Cbpf.X ? (sbyte)AX : (sbyte)A,
+        _ => MiscOp(code) == Txa ? (sbyte)X : (sbyte)A, // misc
+    };
+
+    private static sbyte DefinedByClass(int code) => Class(code) switch
+    {
+        Ld or Alu => A,
+        Ldx => X,
+        St or Stx => MemoryWordK,
+        Misc => MiscOp(code) == Tax ? (sbyte)X : (sbyte)A,
+        _ => None,
+    };
 }

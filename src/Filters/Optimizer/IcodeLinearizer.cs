@@ -19,22 +19,49 @@ internal static class IcodeLinearizer
     {
         ArgumentNullException.ThrowIfNull(ic);
         Block root = ic.Root ?? throw new ArgumentException("the graph has no root", nameof(ic));
-        var layout = new Layout(ic);
-        for (;;)
+        // One layout (its buffers) per thread, reused by the next compilation.
+        Layout layout = t_layout ?? new Layout();
+        t_layout = null;
+        layout.Graph = ic;
+        try
         {
-            ic.UnmarkAll();
-            int n = layout.CountInstructions(root);
-            var program = new CbpfInstruction[n];
-            ic.UnmarkAll();
-            if (layout.TryEmit(root, program))
-                return program;
+            for (;;)
+            {
+                ic.UnmarkAll();
+                int n = layout.CountInstructions(root);
+                var program = new CbpfInstruction[n];
+                ic.UnmarkAll();
+                if (layout.TryEmit(root, program))
+                    return program;
+            }
+        }
+        finally
+        {
+            layout.Release();
+            t_layout = layout;
         }
     }
 
-    private sealed class Layout(IcodeGraph ic)
+    [ThreadStatic]
+    private static Layout? t_layout;
+
+    private sealed class Layout
     {
         private readonly Walk _walk = new();
         private Slist?[] _cells = new Slist?[16];
+        private IcodeGraph _ic = null!;
+
+        public IcodeGraph Graph
+        {
+            set => _ic = value;
+        }
+
+        public void Release()
+        {
+            _walk.Clear();
+            Array.Clear(_cells);
+            _ic = null!;
+        }
 
         /// <summary>Instructions of the reachable blocks, including the long jumps already known to be needed.</summary>
         public int CountInstructions(Block root)
@@ -44,9 +71,9 @@ internal static class IcodeLinearizer
             _walk.Push(root);
             while (_walk.TryPop(out Block? b))
             {
-                if (b is null || ic.IsMarked(b))
+                if (b is null || _ic.IsMarked(b))
                     continue;
-                ic.Mark(b);
+                _ic.Mark(b);
                 n += LiveLength(b.Stmts) + 1 + (int)b.LongJt + (int)b.LongJf;
                 _walk.Push(b.Jf);
                 _walk.Push(b.Jt);
@@ -75,12 +102,12 @@ internal static class IcodeLinearizer
                 switch (_walk.TopStage)
                 {
                     case 0:
-                        if (b is null || ic.IsMarked(b))
+                        if (b is null || _ic.IsMarked(b))
                         {
                             _walk.Pop();
                             break;
                         }
-                        ic.Mark(b);
+                        _ic.Mark(b);
                         _walk.TopStage = 1;
                         _walk.Push(b.Jf);
                         break;

@@ -16,10 +16,17 @@ internal static class IcodeOptimizer
     public static void Optimize(IcodeGraph ic)
     {
         ArgumentNullException.ThrowIfNull(ic);
-        var state = new OptimizerState(ic);
-        state.Run(doStatements: false);
-        state.Run(doStatements: true);
-        state.InternBlocks();
+        var state = OptimizerState.For(ic);
+        try
+        {
+            state.Run(doStatements: false);
+            state.Run(doStatements: true);
+            state.InternBlocks();
+        }
+        finally
+        {
+            state.Release();
+        }
         OptimizerState.SkipJumplessRoot(ic);
     }
 }

@@ -502,48 +502,37 @@ internal sealed partial class OptimizerState
     /// <summary>Deletes stores whose value is overwritten, in the block or by the time anyone reads it.</summary>
     private void EliminateDeadStores(Block b)
     {
+        // _lastDefinition[atom] is meaningful only for the atoms in "pending".
         Stmt?[] last = _lastDefinition;
-        Array.Clear(last);
-
+        uint pending = 0;
         for (Slist? s = b.Stmts; s is not null; s = s.Next)
-            TrackDefinition(s.S, last);
-        TrackDefinition(b.S, last);
+            pending = TrackDefinition(s.S, last, pending);
+        pending = TrackDefinition(b.S, last, pending);
 
-        for (int atom = 0; atom < Block.Atoms; atom++)
+        for (uint unread = pending & ~b.OutUse; unread != 0; unread &= unread - 1)
         {
-            if (last[atom] is { } dead && !Atoms.Contains(b.OutUse, atom))
-            {
-                dead.Code = Atoms.Nop;
-                NoteChange();
-            }
+            last[BitSet.LowestMember(unread)]!.Code = Atoms.Nop;
+            NoteChange();
         }
     }
 
     /// <summary>A definition nobody read before the next definition of the same atom is dead.</summary>
-    private void TrackDefinition(Stmt s, Stmt?[] last)
+    private uint TrackDefinition(Stmt s, Stmt?[] last, uint pending)
     {
         int atom = Atoms.Used(s);
         if (atom >= 0)
-        {
-            if (atom == Atoms.AX)
-            {
-                last[Atoms.X] = null;
-                last[Atoms.A] = null;
-            }
-            else
-            {
-                last[atom] = null;
-            }
-        }
+            pending &= atom == Atoms.AX ? ~(Atoms.Mask(Atoms.X) | Atoms.Mask(Atoms.A)) : ~Atoms.Mask(atom);
         atom = Atoms.Defined(s);
         if (atom >= 0)
         {
-            if (last[atom] is { } dead)
+            if (Atoms.Contains(pending, atom))
             {
                 NoteChange();
-                dead.Code = Atoms.Nop;
+                last[atom]!.Code = Atoms.Nop;
             }
             last[atom] = s;
+            pending |= Atoms.Mask(atom);
         }
+        return pending;
     }
 }

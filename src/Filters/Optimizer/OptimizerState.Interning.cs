@@ -10,36 +10,41 @@ internal sealed partial class OptimizerState
     /// Makes every branch to a block go to the last (highest-numbered) live block equal to it, until
     /// no branch moves (libpcap's intern_blocks).
     /// </summary>
+    /// <remarks>
+    /// libpcap compares every pair of live blocks; equality is an equivalence, so a table of the
+    /// blocks seen so far, walked from the highest number down, finds the same partner (the
+    /// lowest-numbered equal block above) in linear time.
+    /// </remarks>
     public void InternBlocks()
     {
-        int n = _blocks.Length;
+        int n = _blockCount;
+        EnsureLength(ref _blockHashes, n);
+        _internTable ??= new Dictionary<Block, Block>(new BlockEquality(this));
+        Dictionary<Block, Block> seen = _internTable;
         bool changed;
         do
         {
             changed = false;
-            foreach (Block b in _blocks)
-                b.Link = null;
+            for (int i = 0; i < n; i++)
+                _blocks[i].Link = null;
             MarkLiveBlocks();
 
-            for (int i = n - 2; i >= 0; i--)
+            seen.Clear();
+            for (int i = n - 1; i >= 0; i--)
             {
-                Block bi = _blocks[i];
-                if (!_ic.IsMarked(bi))
+                Block b = _blocks[i];
+                if (!_ic.IsMarked(b))
                     continue;
-                for (int j = i + 1; j < n; j++)
-                {
-                    Block bj = _blocks[j];
-                    if (_ic.IsMarked(bj) && AreEqual(bi, bj))
-                    {
-                        bi.Link = bj.Link ?? bj;
-                        break;
-                    }
-                }
+                _blockHashes[i] = HashOf(b);
+                if (seen.TryGetValue(b, out Block? equal))
+                    b.Link = equal.Link ?? equal;
+                seen[b] = b;
             }
 
             // Redirect every block's branches, the unreachable ones' too, as libpcap does.
-            foreach (Block p in _blocks)
+            for (int i = 0; i < n; i++)
             {
+                Block p = _blocks[i];
                 if (p.Jt is null)
                     continue;
                 if (p.Jt.Link is { } jt)
@@ -55,6 +60,36 @@ internal sealed partial class OptimizerState
             }
         }
         while (changed);
+        seen.Clear();
+    }
+
+    private int[] _blockHashes = [];
+    private Dictionary<Block, Block>? _internTable;
+
+    /// <summary>A hash consistent with <see cref="AreEqual"/>: branch, successors and live statements.</summary>
+    private static int HashOf(Block b)
+    {
+        var hash = new HashCode();
+        hash.Add(b.S.Code);
+        hash.Add(b.S.K);
+        hash.Add(b.Jt is null ? -1 : (int)b.Jt.Id);
+        hash.Add(b.Jf is null ? -1 : (int)b.Jf.Id);
+        for (Slist? s = b.Stmts; s is not null; s = s.Next)
+        {
+            if (s.S.Code == Atoms.Nop)
+                continue;
+            hash.Add(s.S.Code);
+            hash.Add(s.S.K);
+        }
+        return hash.ToHashCode();
+    }
+
+    /// <summary>Block equality for interning, with hashes computed once per round (indexed by block id).</summary>
+    private sealed class BlockEquality(OptimizerState state) : IEqualityComparer<Block>
+    {
+        public bool Equals(Block? x, Block? y) => x == y || (x is not null && y is not null && AreEqual(x, y));
+
+        public int GetHashCode(Block b) => state._blockHashes[b.Id];
     }
 
     private void MarkLiveBlocks()

@@ -13,20 +13,28 @@ internal sealed partial class OptimizerState
     /// <summary>libpcap gives up on a loop after this many passes in a row that only moved branches.</summary>
     private const int BranchMovementPassLimit = 100;
 
-    private readonly IcodeGraph _ic;
+    // The buffers below are kept from one optimization to the next on the same thread (a compiler
+    // runs the optimizer once per expression), so only their first _blockCount/_edgeCount entries
+    // belong to the current graph.
+    [ThreadStatic]
+    private static OptimizerState? t_cached;
+
+    private IcodeGraph _ic = null!;
     /// <summary>Every block reachable at the start, by id (preorder, true branch first). Never renumbered.</summary>
-    private readonly Block[] _blocks;
+    private Block[] _blocks = [];
+    private int _blockCount;
     /// <summary>Edges by id: the true edge of block i is i, its false edge is i + block count.</summary>
-    private readonly Edge[] _edges;
-    private readonly int _nodeWords;
-    private readonly int _edgeWords;
+    private Edge[] _edges = [];
+    private int _edgeCount;
+    private int _nodeWords;
+    private int _edgeWords;
     /// <summary>Blocks by level (0 = returns), each list chained through <see cref="Block.Link"/>.</summary>
-    private readonly Block?[] _levels;
+    private Block?[] _levels = [];
     /// <summary>Dominators of block i: words [i * _nodeWords, (i + 1) * _nodeWords).</summary>
-    private readonly uint[] _dominators;
+    private uint[] _dominators = [];
     /// <summary>Edge dominators of edge i: words [i * _edgeWords, (i + 1) * _edgeWords).</summary>
-    private readonly uint[] _edgeDominators;
-    private readonly ValueNumbering _values;
+    private uint[] _edgeDominators = [];
+    private readonly ValueNumbering _values = new();
     private readonly Walk _walk = new();
     /// <summary>Dead-store elimination: the latest unread definition of each atom.</summary>
     private readonly Stmt?[] _lastDefinition = new Stmt?[Block.Atoms];
@@ -36,7 +44,30 @@ internal sealed partial class OptimizerState
     /// <summary>Set by changes other than moving branches, to tell progress from branch shuffling.</summary>
     private bool _nonBranchMovementPerformed;
 
-    public OptimizerState(IcodeGraph ic)
+    private OptimizerState() { }
+
+    /// <summary>This thread's optimizer, set up for <paramref name="ic"/> (libpcap's opt_init).</summary>
+    public static OptimizerState For(IcodeGraph ic)
+    {
+        var state = t_cached ?? new OptimizerState();
+        t_cached = null; // not shared while in use, should the optimizer ever be reentered
+        state.Begin(ic);
+        return state;
+    }
+
+    /// <summary>Drops the references to the graph and makes the buffers available again.</summary>
+    public void Release()
+    {
+        Array.Clear(_blocks, 0, _blockCount);
+        Array.Clear(_edges, 0, _edgeCount);
+        Array.Clear(_levels, 0, _blockCount);
+        Array.Clear(_lastDefinition);
+        _walk.Clear();
+        _ic = null!;
+        t_cached = this;
+    }
+
+    private void Begin(IcodeGraph ic)
     {
         _ic = ic;
         Block? root = ic.Root;
@@ -45,20 +76,24 @@ internal sealed partial class OptimizerState
 
         ic.UnmarkAll();
         int count = CountBlocks(root);
-        _blocks = new Block[count];
-        ic.UnmarkAll();
-        NumberBlocks(root);
-
         long edgeCount = 2L * count;
-        _nodeWords = BitSet.WordsFor(count);
-        _edgeWords = BitSet.WordsFor((int)Math.Min(edgeCount, int.MaxValue));
-        if (edgeCount > int.MaxValue || (long)count * _nodeWords > int.MaxValue || edgeCount * _edgeWords > int.MaxValue)
+        int nodeWords = BitSet.WordsFor(count);
+        int edgeWords = BitSet.WordsFor((int)Math.Min(edgeCount, int.MaxValue));
+        if (edgeCount > int.MaxValue || (long)count * nodeWords > int.MaxValue || edgeCount * edgeWords > int.MaxValue)
             throw new FilterCompileException(TooComplex);
 
-        _edges = new Edge[edgeCount];
-        _levels = new Block?[count];
-        _dominators = new uint[count * _nodeWords];
-        _edgeDominators = new uint[edgeCount * _edgeWords];
+        _blockCount = count;
+        _edgeCount = (int)edgeCount;
+        _nodeWords = nodeWords;
+        _edgeWords = edgeWords;
+        EnsureLength(ref _blocks, count);
+        EnsureLength(ref _edges, _edgeCount);
+        EnsureLength(ref _levels, count);
+        EnsureLength(ref _dominators, count * nodeWords);
+        EnsureLength(ref _edgeDominators, _edgeCount * edgeWords);
+
+        ic.UnmarkAll();
+        NumberBlocks(root);
 
         int statements = 0;
         for (int i = 0; i < count; i++)
@@ -73,7 +108,13 @@ internal sealed partial class OptimizerState
             statements += CountLiveStatements(b.Stmts) + 1;
         }
         // At most three value numbers per statement and pass.
-        _values = new ValueNumbering(3 * statements);
+        _values.EnsureCapacity(3 * statements);
+    }
+
+    private static void EnsureLength<T>(ref T[] array, int length)
+    {
+        if (array.Length < length)
+            array = new T[Math.Max(length, array.Length * 2)];
     }
 
     private Block Root => _ic.Root!;
@@ -87,10 +128,14 @@ internal sealed partial class OptimizerState
             _done = true;
             _nonBranchMovementPerformed = false;
             FindLevels();
-            FindDominators();
-            // libpcap also computes the backward closure of the graph here, but nothing reads it.
+            // Dominators and edge dominators serve only the branch moves, which the statement
+            // passes do not make; libpcap computes them anyway (and the backward closure of the
+            // graph, which nothing reads at all).
+            if (!doStatements)
+                FindDominators();
             FindUseDef();
-            FindEdgeDominators();
+            if (!doStatements)
+                FindEdgeDominators();
             OptimizeBlocks(doStatements);
             if (_done)
                 break;
@@ -174,7 +219,7 @@ internal sealed partial class OptimizerState
     /// </summary>
     private void FindLevels()
     {
-        Array.Clear(_levels);
+        Array.Clear(_levels, 0, _blockCount);
         _ic.UnmarkAll();
         _walk.Clear();
         _walk.Push(Root);
@@ -223,7 +268,7 @@ internal sealed partial class OptimizerState
     /// <summary>Block dominators, from the root down the levels. Assumes the graph is leveled.</summary>
     private void FindDominators()
     {
-        _dominators.AsSpan().Fill(uint.MaxValue);
+        _dominators.AsSpan(0, _blockCount * _nodeWords).Fill(uint.MaxValue);
         Block root = Root;
         DominatorsOf(root).Clear();
         for (int level = root.Level; level >= 0; level--)
@@ -243,7 +288,7 @@ internal sealed partial class OptimizerState
     /// <summary>Edge dominators: the edges on every path from the root to an edge, the edge included.</summary>
     private void FindEdgeDominators()
     {
-        _edgeDominators.AsSpan().Fill(uint.MaxValue);
+        _edgeDominators.AsSpan(0, _edgeCount * _edgeWords).Fill(uint.MaxValue);
         Block root = Root;
         EdgeDominatorsOf(root.Et).Clear();
         EdgeDominatorsOf(root.Ef).Clear();
@@ -335,8 +380,8 @@ internal sealed partial class OptimizerState
     /// </summary>
     private void FindInEdges()
     {
-        foreach (Block b in _blocks)
-            b.InEdges = null;
+        for (int i = 0; i < _blockCount; i++)
+            _blocks[i].InEdges = null;
         for (int level = Root.Level; level > 0; level--)
         {
             for (Block? b = _levels[level]; b is not null; b = b.Link)

@@ -14,38 +14,49 @@ internal sealed class ValueNumbering
 
     public const uint Unknown = 0;
 
-    private readonly int[] _buckets = new int[Modulus];
+    /// <summary>One numbered value: how it was computed, and the next value in its hash chain.</summary>
+    private struct Node
+    {
+        public int Code;
+        public uint V0;
+        public uint V1;
+        public uint Next;
+    }
+
+    /// <summary>What is known of a value: whether it is a constant, and which.</summary>
+    private struct Info
+    {
+        public bool IsConstant;
+        public uint Constant;
+    }
+
+    private readonly uint[] _buckets = new uint[Modulus];
     // Indexed by value number (slot 0 stands for Unknown and is never a constant).
-    private int[] _code;
-    private uint[] _v0;
-    private uint[] _v1;
-    private uint[] _nextInBucket;
-    private bool[] _isConstant;
-    private uint[] _constant;
+    private Node[] _nodes = [];
+    private Info[] _info = [];
     private uint _last;
 
-    public ValueNumbering(int capacity)
+    /// <summary>Makes room for <paramref name="capacity"/> values per pass (more are still possible, only slower).</summary>
+    public void EnsureCapacity(int capacity)
     {
-        capacity = Math.Max(capacity, 16) + 1;
-        _code = new int[capacity];
-        _v0 = new uint[capacity];
-        _v1 = new uint[capacity];
-        _nextInBucket = new uint[capacity];
-        _isConstant = new bool[capacity];
-        _constant = new uint[capacity];
+        Reset(); // the table may hold the values of an earlier graph
+        capacity++;
+        if (_nodes.Length < capacity)
+            Resize(Math.Max(capacity, 64));
     }
 
     /// <summary>Forgets every value (the start of each optimizer pass).</summary>
     public void Reset()
     {
-        Array.Clear(_isConstant, 0, (int)_last + 1);
+        if (_last != 0)
+            Array.Clear(_info, 0, (int)_last + 1);
         Array.Clear(_buckets);
         _last = 0;
     }
 
-    public bool IsConstant(uint value) => _isConstant[value];
+    public bool IsConstant(uint value) => _info[value].IsConstant;
 
-    public uint ConstantOf(uint value) => _constant[value];
+    public uint ConstantOf(uint value) => _info[value].Constant;
 
     /// <summary>The value number of an immediate constant.</summary>
     public uint Constant(uint k) => Lookup(Ld | Imm | W, k, 0);
@@ -54,37 +65,27 @@ internal sealed class ValueNumbering
     public uint Lookup(int code, uint v0, uint v1)
     {
         uint hash = ((uint)code ^ (v0 << 4) ^ (v1 << 8)) % Modulus;
-        for (uint v = (uint)_buckets[hash]; v != Unknown; v = _nextInBucket[v])
+        Node[] nodes = _nodes;
+        for (uint v = _buckets[hash]; v != Unknown; v = nodes[v].Next)
         {
-            if (_code[v] == code && _v0[v] == v0 && _v1[v] == v1)
+            ref Node node = ref nodes[v];
+            if (node.Code == code && node.V0 == v0 && node.V1 == v1)
                 return v;
         }
 
         uint value = ++_last;
-        if (value >= _code.Length)
-            Grow();
-        _code[value] = code;
-        _v0[value] = v0;
-        _v1[value] = v1;
-        _nextInBucket[value] = (uint)_buckets[hash];
-        _buckets[hash] = (int)value;
+        if (value >= nodes.Length)
+            Resize(nodes.Length * 2); // libpcap's bound is three values per statement; never trust it blindly
+        _nodes[value] = new Node { Code = code, V0 = v0, V1 = v1, Next = _buckets[hash] };
+        _buckets[hash] = value;
         if (Mode(code) == Imm && (Class(code) == Ld || Class(code) == Ldx))
-        {
-            _isConstant[value] = true;
-            _constant[value] = v0;
-        }
+            _info[value] = new Info { IsConstant = true, Constant = v0 };
         return value;
     }
 
-    // libpcap sizes its table at three values per statement; growing keeps us safe if that bound is ever passed.
-    private void Grow()
+    private void Resize(int size)
     {
-        int size = _code.Length * 2;
-        Array.Resize(ref _code, size);
-        Array.Resize(ref _v0, size);
-        Array.Resize(ref _v1, size);
-        Array.Resize(ref _nextInBucket, size);
-        Array.Resize(ref _isConstant, size);
-        Array.Resize(ref _constant, size);
+        Array.Resize(ref _nodes, size);
+        Array.Resize(ref _info, size);
     }
 }

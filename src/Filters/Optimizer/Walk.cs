@@ -22,7 +22,11 @@ internal sealed class Walk
         set => _stages[Count - 1] = (byte)value;
     }
 
-    public void Clear() => Count = 0;
+    public void Clear()
+    {
+        Array.Clear(_blocks, 0, Count);
+        Count = 0;
+    }
 
     public void Push(Block? b)
     {
