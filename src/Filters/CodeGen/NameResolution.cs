@@ -307,9 +307,11 @@ internal static unsafe partial class NameResolution
     /// <summary>pcap_ether_aton: a MAC address in any of the lexer's forms, one or two hex digits a byte.</summary>
     public static byte[] EtherAton(string s)
     {
-        var e = new List<byte>(6);
+        // libpcap's buffer is 6 bytes; the lexer's forms never give more.
+        var e = new byte[6];
+        int n = 0;
         int i = 0;
-        while (i < s.Length)
+        while (i < s.Length && n < e.Length)
         {
             if (s[i] is ':' or '.' or '-')
                 i++;
@@ -320,12 +322,9 @@ internal static unsafe partial class NameResolution
                 d = (byte)((d << 4) | HexDigit(s[i]));
                 i++;
             }
-            e.Add(d);
+            e[n++] = d;
         }
-        // libpcap's buffer is 6 bytes; the lexer's forms never give more.
-        while (e.Count < 6)
-            e.Add(0);
-        return e.ToArray();
+        return e;
     }
 
     /// <summary>__pcap_atoin: dotted decimal with 1–4 parts; returns the number of bits given, or -1.</summary>

@@ -72,42 +72,15 @@ internal static class Keywords
         ["tcp-ack"] = 0x10, ["tcp-urg"] = 0x20, ["tcp-ece"] = 0x40, ["tcp-cwr"] = 0x80,
     };
 
-    // Longest entries: "icmp6-ineighbordiscoverysolicit" and "subrulenum"/"metaconnect".
-    private const int MaxWordLength = 11;
-    private const int MaxNamedLength = 31;
-
     private static readonly Dictionary<string, TokenKind>.AlternateLookup<ReadOnlySpan<char>> WordLookup =
         Words.GetAlternateLookup<ReadOnlySpan<char>>();
 
     private static readonly Dictionary<string, uint>.AlternateLookup<ReadOnlySpan<char>> NamedLookup =
         NamedNumbers.GetAlternateLookup<ReadOnlySpan<char>>();
 
-    /// <summary>The length of the longest reserved word <paramref name="s"/> starts with, 0 when none.</summary>
-    public static int LongestKeyword(ReadOnlySpan<char> s, out TokenKind kind)
-    {
-        for (int len = Math.Min(MaxWordLength, s.Length); len > 0; len--)
-        {
-            if (WordLookup.TryGetValue(s[..len], out kind))
-                return len;
-        }
-        kind = TokenKind.End;
-        return 0;
-    }
+    /// <summary>Whether <paramref name="word"/> is a reserved word.</summary>
+    public static bool TryGetKeyword(ReadOnlySpan<char> word, out TokenKind kind) => WordLookup.TryGetValue(word, out kind);
 
-    /// <summary>The length of the longest number name (icmp-echo, tcp-syn, ...) <paramref name="s"/> starts with.</summary>
-    public static int LongestNamedNumber(ReadOnlySpan<char> s, out uint value)
-    {
-        if (s.Length == 0 || (s[0] != 'i' && s[0] != 't'))
-        {
-            value = 0;
-            return 0;
-        }
-        for (int len = Math.Min(MaxNamedLength, s.Length); len > 0; len--)
-        {
-            if (NamedLookup.TryGetValue(s[..len], out value))
-                return len;
-        }
-        value = 0;
-        return 0;
-    }
+    /// <summary>Whether <paramref name="word"/> is a name the scanner turns into a number (icmp-echo, tcp-syn, ...).</summary>
+    public static bool TryGetNamedNumber(ReadOnlySpan<char> word, out uint value) => NamedLookup.TryGetValue(word, out value);
 }

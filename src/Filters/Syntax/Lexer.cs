@@ -64,13 +64,20 @@ internal sealed class Lexer
                 }
             }
 
-            int kwLen = Keywords.LongestKeyword(rest, out var kw);
-            if (kwLen > 0)
+            char c = rest[0];
+            // Every reserved word and number name is also a possible ID, so one can only win
+            // when it is the whole ID match ("hostname" is an ID, "host" a keyword).
+            int idLen = IdLength(rest);
+            if (idLen > 0 && Keywords.TryGetKeyword(rest[..idLen], out var kw))
             {
-                Consider(Rule.Keyword, kwLen);
+                Consider(Rule.Keyword, idLen);
                 keywordKind = kw;
             }
-            char c = rest[0];
+            else if (rest.Length >= 2 && ((c == '&' && rest[1] == '&') || (c == '|' && rest[1] == '|')))
+            {
+                Consider(Rule.Keyword, 2);
+                keywordKind = c == '&' ? TokenKind.And : TokenKind.Or;
+            }
             if (c is ' ' or '\r' or '\n' or '\t')
                 Consider(Rule.Whitespace, 1);
             if ("+-*/%:[]!<>()&|^=".Contains(c))
@@ -101,11 +108,12 @@ internal sealed class Lexer
                     Consider(Rule.BogusMac, AddressScanner.BogusMac(ahead));
                 }
             }
-            int namedLen = Keywords.LongestNamedNumber(rest, out uint named);
-            if (namedLen > bestLen)
+            if (idLen > bestLen && Keywords.TryGetNamedNumber(rest[..idLen], out uint named))
+            {
                 namedValue = named;
-            Consider(Rule.NamedNumber, namedLen);
-            Consider(Rule.Id, IdLength(rest));
+                Consider(Rule.NamedNumber, idLen);
+            }
+            Consider(Rule.Id, idLen);
             if (c == '\\')
                 Consider(Rule.EscapedId, EscapedIdLength(rest));
             if (c != '\n')
