@@ -148,3 +148,99 @@ public static unsafe partial class LibPcapOracle
         }
     }
 }
+
+// Additions for the differential suites (tests/KdtCapture.Filters.Tests/Differential, tests/FilterDiff).
+public static unsafe partial class LibPcapOracle
+{
+    [LibraryImport(Lib)] private static partial int pcap_snapshot(nint p);
+    [LibraryImport(Lib)] private static partial int pcap_is_swapped(nint p);
+
+    /// <summary>What libpcap says about a capture file's header: link type, snapshot length, and whether it was written in the other byte order.</summary>
+    public readonly record struct FileInfo(LinkType LinkType, int Snaplen, bool Swapped);
+
+    /// <summary>Opens a capture file as tcpdump -r does and reports its header; null (with libpcap's error) when it cannot.</summary>
+    public static FileInfo? ReadFileInfo(string path, out string? error)
+    {
+        byte* errbuf = stackalloc byte[512];
+        nint p = pcap_open_offline(path, errbuf);
+        if (p == 0)
+        {
+            error = Marshal.PtrToStringUTF8((nint)errbuf);
+            return null;
+        }
+        error = null;
+        try
+        {
+            return new FileInfo((LinkType)pcap_datalink(p), pcap_snapshot(p), pcap_is_swapped(p) != 0);
+        }
+        finally
+        {
+            pcap_close(p);
+        }
+    }
+
+    /// <summary>
+    /// Compiles an expression on the handle of an opened capture file, as tcpdump -r FILE EXPR does: the file's link type
+    /// and snapshot length, and libpcap's savefile rules (e.g. BSD loopback headers in the file's byte order).
+    /// </summary>
+    public static CompileResult CompileForFile(string path, string expression, bool optimize = true, uint netmask = TcpdumpNetmask)
+    {
+        byte* errbuf = stackalloc byte[512];
+        lock (CompileLock)
+        {
+            nint p = pcap_open_offline(path, errbuf);
+            if (p == 0)
+                throw new IOException($"libpcap cannot open {path}: {Marshal.PtrToStringUTF8((nint)errbuf)}");
+            try
+            {
+                BpfProgram prog = default;
+                if (pcap_compile(p, &prog, expression, optimize ? 1 : 0, netmask) != 0)
+                    return new CompileResult(null, Marshal.PtrToStringUTF8(pcap_geterr(p)) ?? "");
+                var result = new CbpfInstruction[prog.Length];
+                for (int i = 0; i < result.Length; i++)
+                    result[i] = prog.Instructions[i];
+                pcap_freecode(&prog);
+                return new CompileResult(result, null);
+            }
+            finally
+            {
+                pcap_close(p);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The netmask tcpdump passes to pcap_compile when it only compiles (-d) or reads a file (-r):
+    /// 0, not PCAP_NETMASK_UNKNOWN, so "ip broadcast" compiles there.
+    /// </summary>
+    public const uint TcpdumpNetmask = 0;
+
+    /// <summary>
+    /// The listing tcpdump prints for a program with -d (Readable), -dd (CArray) or -ddd (Decimal):
+    /// libpcap's bpf_dump, with bpf_image for the -d lines. Every line ends in '\n'.
+    /// </summary>
+    public static string Dump(ReadOnlySpan<CbpfInstruction> program, CbpfDumpStyle style)
+    {
+        var sb = new System.Text.StringBuilder(program.Length * 40);
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        switch (style)
+        {
+            case CbpfDumpStyle.Decimal:
+                sb.Append(inv, $"{program.Length}\n");
+                foreach (var i in program)
+                    sb.Append(inv, $"{i.Code} {i.Jt} {i.Jf} {i.K}\n");
+                break;
+            case CbpfDumpStyle.CArray:
+                foreach (var i in program)
+                    sb.Append(inv, $"{{ 0x{i.Code:x}, {i.Jt}, {i.Jf}, 0x{i.K:x8} }},\n");
+                break;
+            case CbpfDumpStyle.Readable:
+                for (int n = 0; n < program.Length; n++)
+                    sb.Append(Image(program[n], n)).Append('\n');
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(style), style, null);
+        }
+        return sb.ToString();
+    }
+}
