@@ -55,16 +55,9 @@ internal sealed partial class OptimizerState
         else
         {
             // Values agreed on by every predecessor are known on entry; the others are unknown.
-            Array.Copy(p.Pred!.Val, val, Block.Atoms);
+            p.Pred!.Val.AsSpan().CopyTo(val);
             for (Edge? q = p.Next; q is not null; q = q.Next)
-            {
-                uint[] other = q.Pred!.Val;
-                for (int i = 0; i < Block.Atoms; i++)
-                {
-                    if (val[i] != other[i])
-                        val[i] = ValueNumbering.Unknown;
-                }
-            }
+                KeepAgreedValues(val, q.Pred!.Val);
         }
 
         uint aval = val[Atoms.A];
@@ -96,6 +89,17 @@ internal sealed partial class OptimizerState
         b.Oval = (int)(Src(b.S.Code) == K ? _values.Constant(b.S.K) : val[Atoms.X]);
         b.Et.Code = b.S.Code;
         b.Ef.Code = -b.S.Code;
+    }
+
+    private static void KeepAgreedValues(uint[] val, uint[] other)
+    {
+        Span<uint> mine = val.AsSpan(0, Block.Atoms);
+        ReadOnlySpan<uint> theirs = other.AsSpan(0, Block.Atoms);
+        for (int i = 0; i < mine.Length; i++)
+        {
+            if (mine[i] != theirs[i])
+                mine[i] = ValueNumbering.Unknown;
+        }
     }
 
     /// <summary>
@@ -502,12 +506,13 @@ internal sealed partial class OptimizerState
     /// <summary>Deletes stores whose value is overwritten, in the block or by the time anyone reads it.</summary>
     private void EliminateDeadStores(Block b)
     {
-        // _lastDefinition[atom] is meaningful only for the atoms in "pending".
-        Stmt?[] last = _lastDefinition;
+        // last[atom] is meaningful only for the atoms in "pending". (A stack buffer: storing
+        // references there needs no GC write barrier.)
+        var last = new DefinitionsByAtom();
         uint pending = 0;
         for (Slist? s = b.Stmts; s is not null; s = s.Next)
-            pending = TrackDefinition(s.S, last, pending);
-        pending = TrackDefinition(b.S, last, pending);
+            pending = TrackDefinition(s.S, ref last, pending);
+        pending = TrackDefinition(b.S, ref last, pending);
 
         for (uint unread = pending & ~b.OutUse; unread != 0; unread &= unread - 1)
         {
@@ -517,7 +522,7 @@ internal sealed partial class OptimizerState
     }
 
     /// <summary>A definition nobody read before the next definition of the same atom is dead.</summary>
-    private uint TrackDefinition(Stmt s, Stmt?[] last, uint pending)
+    private uint TrackDefinition(Stmt s, ref DefinitionsByAtom last, uint pending)
     {
         int atom = Atoms.Used(s);
         if (atom >= 0)
@@ -534,5 +539,12 @@ internal sealed partial class OptimizerState
             pending |= Atoms.Mask(atom);
         }
         return pending;
+    }
+
+    /// <summary>The latest definition of each atom, for dead-store elimination.</summary>
+    [System.Runtime.CompilerServices.InlineArray(Block.Atoms)]
+    private struct DefinitionsByAtom
+    {
+        private Stmt? _first;
     }
 }

@@ -18,9 +18,12 @@ internal sealed partial class OptimizerState
     public void InternBlocks()
     {
         int n = _blockCount;
-        EnsureLength(ref _blockHashes, n);
-        _internTable ??= new Dictionary<Block, Block>(new BlockEquality(this));
-        Dictionary<Block, Block> seen = _internTable;
+        Dictionary<Block, Block>? seen = null;
+        if (n > SmallGraph)
+        {
+            EnsureLength(ref _blockHashes, n);
+            seen = _internTable ??= new Dictionary<Block, Block>(new BlockEquality(this));
+        }
         bool changed;
         do
         {
@@ -29,17 +32,10 @@ internal sealed partial class OptimizerState
                 _blocks[i].Link = null;
             MarkLiveBlocks();
 
-            seen.Clear();
-            for (int i = n - 1; i >= 0; i--)
-            {
-                Block b = _blocks[i];
-                if (!_ic.IsMarked(b))
-                    continue;
-                _blockHashes[i] = HashOf(b);
-                if (seen.TryGetValue(b, out Block? equal))
-                    b.Link = equal.Link ?? equal;
-                seen[b] = b;
-            }
+            if (n <= SmallGraph)
+                FindEqualBlocksPairwise(n);
+            else
+                FindEqualBlocksHashed(n, seen!);
 
             // Redirect every block's branches, the unreachable ones' too, as libpcap does.
             for (int i = 0; i < n; i++)
@@ -60,11 +56,48 @@ internal sealed partial class OptimizerState
             }
         }
         while (changed);
-        seen.Clear();
+        seen?.Clear();
     }
 
     private int[] _blockHashes = [];
     private Dictionary<Block, Block>? _internTable;
+
+    /// <summary>Up to this many blocks, comparing all pairs (as libpcap does) is cheaper than hashing.</summary>
+    private const int SmallGraph = 24;
+
+    private void FindEqualBlocksPairwise(int n)
+    {
+        for (int i = n - 2; i >= 0; i--)
+        {
+            Block bi = _blocks[i];
+            if (!_ic.IsMarked(bi))
+                continue;
+            for (int j = i + 1; j < n; j++)
+            {
+                Block bj = _blocks[j];
+                if (_ic.IsMarked(bj) && AreEqual(bi, bj))
+                {
+                    bi.Link = bj.Link ?? bj;
+                    break;
+                }
+            }
+        }
+    }
+
+    private void FindEqualBlocksHashed(int n, Dictionary<Block, Block> seen)
+    {
+        seen.Clear();
+        for (int i = n - 1; i >= 0; i--)
+        {
+            Block b = _blocks[i];
+            if (!_ic.IsMarked(b))
+                continue;
+            _blockHashes[i] = HashOf(b);
+            if (seen.TryGetValue(b, out Block? equal))
+                b.Link = equal.Link ?? equal;
+            seen[b] = b;
+        }
+    }
 
     /// <summary>A hash consistent with <see cref="AreEqual"/>: branch, successors and live statements.</summary>
     private static int HashOf(Block b)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using KdtCapture.Filters.Icode;
 
 namespace KdtCapture.Filters.Optimizer;
@@ -36,8 +37,6 @@ internal sealed partial class OptimizerState
     private uint[] _edgeDominators = [];
     private readonly ValueNumbering _values = new();
     private readonly Walk _walk = new();
-    /// <summary>Dead-store elimination: the latest unread definition of each atom.</summary>
-    private readonly Stmt?[] _lastDefinition = new Stmt?[Block.Atoms];
 
     /// <summary>Cleared by any change; a pass that leaves it set reached the fixed point.</summary>
     private bool _done;
@@ -61,7 +60,6 @@ internal sealed partial class OptimizerState
         Array.Clear(_blocks, 0, _blockCount);
         Array.Clear(_edges, 0, _edgeCount);
         Array.Clear(_levels, 0, _blockCount);
-        Array.Clear(_lastDefinition);
         _walk.Clear();
         _ic = null!;
         t_cached = this;
@@ -221,6 +219,48 @@ internal sealed partial class OptimizerState
     {
         Array.Clear(_levels, 0, _blockCount);
         _ic.UnmarkAll();
+        if (RuntimeHelpers.TryEnsureSufficientExecutionStack() && FindLevels(Root, _ic.CurMark, depth: 0))
+            return;
+
+        // Too deep to recurse safely: start over with an explicit stack.
+        Array.Clear(_levels, 0, _blockCount);
+        _ic.UnmarkAll();
+        FindLevelsWithoutRecursion();
+    }
+
+    /// <summary>
+    /// Graphs at most this deep are walked recursively, which is faster than an explicit stack and
+    /// needs well under the 128 KiB of stack the runtime promises after its check.
+    /// </summary>
+    internal const int MaxRecursionDepth = 800;
+
+    /// <summary>The recursive walk; false if the graph is deeper than <see cref="MaxRecursionDepth"/>.</summary>
+    private bool FindLevels(Block b, int mark, int depth)
+    {
+        if (b.Mark == mark)
+            return true;
+        if (depth > MaxRecursionDepth)
+            return false;
+        b.Mark = mark;
+        b.Link = null;
+        Block? jt = b.Jt;
+        if (jt is null)
+        {
+            b.Level = 0;
+        }
+        else
+        {
+            Block jf = b.Jf!;
+            if (!FindLevels(jt, mark, depth + 1) || !FindLevels(jf, mark, depth + 1))
+                return false;
+            b.Level = Math.Max(jt.Level, jf.Level) + 1;
+        }
+        AddToLevel(b);
+        return true;
+    }
+
+    private void FindLevelsWithoutRecursion()
+    {
         _walk.Clear();
         _walk.Push(Root);
         while (_walk.Count > 0)

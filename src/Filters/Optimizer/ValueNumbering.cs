@@ -30,7 +30,11 @@ internal sealed class ValueNumbering
         public uint Constant;
     }
 
+    // A bucket's head is valid only if stamped with the current pass, so that starting a pass
+    // need not clear the table.
     private readonly uint[] _buckets = new uint[Modulus];
+    private readonly uint[] _bucketStamps = new uint[Modulus];
+    private uint _stamp = 1;
     // Indexed by value number (slot 0 stands for Unknown and is never a constant).
     private Node[] _nodes = [];
     private Info[] _info = [];
@@ -50,8 +54,12 @@ internal sealed class ValueNumbering
     {
         if (_last != 0)
             Array.Clear(_info, 0, (int)_last + 1);
-        Array.Clear(_buckets);
         _last = 0;
+        if (++_stamp == 0)
+        {
+            Array.Clear(_bucketStamps);
+            _stamp = 1;
+        }
     }
 
     public bool IsConstant(uint value) => _info[value].IsConstant;
@@ -66,7 +74,8 @@ internal sealed class ValueNumbering
     {
         uint hash = ((uint)code ^ (v0 << 4) ^ (v1 << 8)) % Modulus;
         Node[] nodes = _nodes;
-        for (uint v = _buckets[hash]; v != Unknown; v = nodes[v].Next)
+        uint head = _bucketStamps[hash] == _stamp ? _buckets[hash] : Unknown;
+        for (uint v = head; v != Unknown; v = nodes[v].Next)
         {
             ref Node node = ref nodes[v];
             if (node.Code == code && node.V0 == v0 && node.V1 == v1)
@@ -76,8 +85,9 @@ internal sealed class ValueNumbering
         uint value = ++_last;
         if (value >= nodes.Length)
             Resize(nodes.Length * 2); // libpcap's bound is three values per statement; never trust it blindly
-        _nodes[value] = new Node { Code = code, V0 = v0, V1 = v1, Next = _buckets[hash] };
+        _nodes[value] = new Node { Code = code, V0 = v0, V1 = v1, Next = head };
         _buckets[hash] = value;
+        _bucketStamps[hash] = _stamp;
         if (Mode(code) == Imm && (Class(code) == Ld || Class(code) == Ldx))
             _info[value] = new Info { IsConstant = true, Constant = v0 };
         return value;

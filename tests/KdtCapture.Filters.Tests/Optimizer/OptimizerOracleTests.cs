@@ -66,6 +66,52 @@ public class OptimizerOracleTests(ITestOutputHelper output)
         Assert.True(Same(expected.Instructions!, ours), SideBySide(expected.Instructions!, ours));
     }
 
+    [Fact]
+    public void GraphsTooDeepToWalkRecursivelyOptimizeLikeLibpcap()
+    {
+        RequireLibpcap();
+        string expression = string.Join(" or ", Enumerable.Range(0, 400).Select(i => $"ether host 00:00:00:00:{i / 256:x2}:{i % 256:x2}"));
+        var unoptimized = LibPcapOracle.Compile(expression, LinkType.EN10MB, optimize: false);
+        var expected = LibPcapOracle.Compile(expression, LinkType.EN10MB);
+        Assert.True(expected.Succeeded, expected.Error);
+        var graph = FlatProgramGraph.Rebuild(unoptimized.Instructions!).Graph;
+        Assert.True(Depth(graph.Root!, []) > IcodeOptimizerDepthLimit, "the graph should be deeper than the recursive walk goes");
+
+        IcodeOptimizer.Optimize(graph);
+        var ours = IcodeLinearizer.ToInstructions(graph);
+        Assert.True(Same(expected.Instructions!, ours), SideBySide(expected.Instructions!, ours));
+    }
+
+    private static int IcodeOptimizerDepthLimit => OptimizerState.MaxRecursionDepth;
+
+    /// <summary>Longest path from <paramref name="b"/> to a return, in blocks.</summary>
+    private static int Depth(Block b, Dictionary<Block, int> memo)
+    {
+        var stack = new Stack<(Block Block, bool Expanded)>();
+        stack.Push((b, false));
+        while (stack.Count > 0)
+        {
+            var (x, expanded) = stack.Pop();
+            if (memo.ContainsKey(x))
+                continue;
+            if (x.Jt is null)
+            {
+                memo[x] = 1;
+            }
+            else if (expanded)
+            {
+                memo[x] = Math.Max(memo[x.Jt], memo[x.Jf!]) + 1;
+            }
+            else
+            {
+                stack.Push((x, true));
+                stack.Push((x.Jf!, false));
+                stack.Push((x.Jt, false));
+            }
+        }
+        return memo[b];
+    }
+
     [Theory]
     [InlineData("1 = 2")]
     [InlineData("tcp and udp")]
