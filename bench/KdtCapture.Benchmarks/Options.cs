@@ -1,0 +1,100 @@
+using System.Globalization;
+
+namespace KdtCapture.Benchmarks;
+
+/// <summary>Command-line options; defaults are the measurement README.md describes.</summary>
+internal sealed class Options
+{
+    public int Packets { get; private set; } = 1_000_000;
+    public int Rounds { get; private set; } = 11;
+    public TimeSpan Turn { get; private set; } = TimeSpan.FromMilliseconds(150);
+    public int CompileRounds { get; private set; } = 15;
+    public TimeSpan CompileTurn { get; private set; } = TimeSpan.FromMilliseconds(200);
+    public int StartupRuns { get; private set; } = 50;
+    public bool Compile { get; private set; } = true;
+    public bool Filters { get; private set; } = true;
+    public bool Aot { get; private set; } = true;
+    public bool Startup { get; private set; } = true;
+    /// <summary>Internal: this process is the Native AOT worker the main run started.</summary>
+    public bool Worker { get; private set; }
+    public string? Repository { get; private set; }
+
+    public const string Usage = """
+        usage: bench/run [options]     (or: dotnet run -c Release --project bench/KdtCapture.Benchmarks -- [options])
+
+        Measures KdtCapture against libpcap and tcpdump in one run and prints each ratio beside its target:
+          1. compile throughput: FilterCompiler.Compile vs pcap_compile (optimized, Ethernet)
+          2. filter execution on a generated capture: our IL filter vs bpf_filter (JIT process)
+          3. filter execution: our fast interpreter vs bpf_filter, in a Native AOT build of this benchmark
+          4. start-up: the published kdt (`kdt capture -d ip`) vs `tcpdump -d ip`
+
+        options:
+          --packets N        packets in the generated capture (default 1000000)
+          --rounds N         interleaved rounds per filter (default 11)
+          --turn-ms N        minimum time per contender per round (default 150)
+          --compile-rounds N rounds of compile throughput (default 15)
+          --compile-turn-ms N  minimum time per compiler per round (default 200)
+          --startup-runs N   timed runs per command (default 50)
+          --only LIST        comma-separated subset of: compile,filters,aot,startup
+          --quick            a short run for trying things out (not for reporting)
+          --repo DIR         the repository root (default: found from the current directory)
+        """;
+
+    public static Options Parse(string[] args)
+    {
+        var o = new Options();
+        for (int i = 0; i < args.Length; i++)
+        {
+            string a = args[i];
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{a} needs a value");
+            int Number() => int.TryParse(Value(), NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0
+                ? n : throw new ArgumentException($"{a} needs a positive number");
+            switch (a)
+            {
+                case "--packets": o.Packets = Number(); break;
+                case "--rounds": o.Rounds = Number(); break;
+                case "--turn-ms": o.Turn = TimeSpan.FromMilliseconds(Number()); break;
+                case "--compile-rounds": o.CompileRounds = Number(); break;
+                case "--compile-turn-ms": o.CompileTurn = TimeSpan.FromMilliseconds(Number()); break;
+                case "--startup-runs": o.StartupRuns = Number(); break;
+                case "--repo": o.Repository = Value(); break;
+                case "--worker": o.Worker = true; break;
+                case "--quick":
+                    o.Packets = 200_000;
+                    o.Rounds = 5;
+                    o.Turn = TimeSpan.FromMilliseconds(60);
+                    o.CompileRounds = 5;
+                    o.CompileTurn = TimeSpan.FromMilliseconds(100);
+                    o.StartupRuns = 10;
+                    break;
+                case "--only":
+                    string[] parts = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                    o.Compile = parts.Contains("compile");
+                    o.Filters = parts.Contains("filters");
+                    o.Aot = parts.Contains("aot");
+                    o.Startup = parts.Contains("startup");
+                    if (parts.Except(["compile", "filters", "aot", "startup"]).FirstOrDefault() is { } bad)
+                        throw new ArgumentException($"--only: unknown part '{bad}'");
+                    break;
+                case "-h" or "--help":
+                    throw new HelpRequestedException();
+                default:
+                    throw new ArgumentException($"unknown option '{a}'");
+            }
+        }
+        return o;
+    }
+
+    /// <summary>The arguments that make the AOT worker measure what this run measures.</summary>
+    public string[] WorkerArguments() =>
+    [
+        "--worker",
+        "--packets", Packets.ToString(CultureInfo.InvariantCulture),
+        "--rounds", Rounds.ToString(CultureInfo.InvariantCulture),
+        "--turn-ms", ((int)Turn.TotalMilliseconds).ToString(CultureInfo.InvariantCulture),
+        "--compile-rounds", CompileRounds.ToString(CultureInfo.InvariantCulture),
+        "--compile-turn-ms", ((int)CompileTurn.TotalMilliseconds).ToString(CultureInfo.InvariantCulture),
+    ];
+}
+
+internal sealed class HelpRequestedException : Exception;
