@@ -28,9 +28,16 @@ internal static class OptimizerOracle
     public sealed record Result(Outcome Outcome, string? Detail = null);
 
     /// <summary>Linearizing libpcap's unoptimized graph must give libpcap's <c>-O</c> program.</summary>
-    public static Result CheckUnoptimized(string expression, LinkType linkType)
+    public static Result CheckUnoptimized(string expression, LinkType linkType) =>
+        CheckUnoptimized(expression, linkType, LibPcapOracle.TcpdumpNetmask);
+
+    /// <summary>Optimizing libpcap's graph, then linearizing it, must give libpcap's optimized program or error.</summary>
+    public static Result CheckOptimized(string expression, LinkType linkType) =>
+        CheckOptimized(expression, linkType, LibPcapOracle.TcpdumpNetmask);
+
+    public static Result CheckUnoptimized(string expression, LinkType linkType, uint netmask)
     {
-        var unoptimized = LibPcapOracle.Compile(expression, linkType, optimize: false);
+        var unoptimized = LibPcapOracle.Compile(expression, linkType, optimize: false, netmask: netmask);
         if (!unoptimized.Succeeded)
             return new Result(Outcome.Invalid);
         var rebuilt = FlatProgramGraph.Rebuild(unoptimized.Instructions!);
@@ -46,13 +53,12 @@ internal static class OptimizerOracle
         return Compare(unoptimized.Instructions!, ours);
     }
 
-    /// <summary>Optimizing libpcap's graph, then linearizing it, must give libpcap's optimized program or error.</summary>
-    public static Result CheckOptimized(string expression, LinkType linkType)
+    public static Result CheckOptimized(string expression, LinkType linkType, uint netmask)
     {
-        var unoptimized = LibPcapOracle.Compile(expression, linkType, optimize: false);
+        var unoptimized = LibPcapOracle.Compile(expression, linkType, optimize: false, netmask: netmask);
         if (!unoptimized.Succeeded)
             return new Result(Outcome.Invalid);
-        var optimized = LibPcapOracle.Compile(expression, linkType, optimize: true);
+        var optimized = LibPcapOracle.Compile(expression, linkType, optimize: true, netmask: netmask);
         var rebuilt = FlatProgramGraph.Rebuild(unoptimized.Instructions!);
         if (rebuilt.HasStatementJumps)
         {

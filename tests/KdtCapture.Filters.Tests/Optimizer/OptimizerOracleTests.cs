@@ -18,12 +18,25 @@ public class OptimizerOracleTests(ITestOutputHelper output)
     [Theory]
     [MemberData(nameof(LinkTypes))]
     public void LinearizedGraphsMatchLibpcapUnoptimizedPrograms(LinkType linkType) =>
-        RunCorpus(linkType, CheckUnoptimized, minimumCompared: 80);
+        RunCorpus(OptimizerCorpus.Expressions, linkType, CheckUnoptimized, minimumCompared: 80);
 
     [Theory]
     [MemberData(nameof(LinkTypes))]
     public void OptimizedGraphsMatchLibpcapOptimizedPrograms(LinkType linkType) =>
-        RunCorpus(linkType, CheckOptimized, minimumCompared: 80);
+        RunCorpus(OptimizerCorpus.Expressions, linkType, CheckOptimized, minimumCompared: 80);
+
+    /// <summary>The project's shared expression corpus (Corpus/expressions.pcapf), valid entries only.</summary>
+    private static IEnumerable<string> SharedCorpus => FilterCorpus.Entries.Where(e => !e.ExpectError).Select(e => e.Expression);
+
+    [Theory]
+    [MemberData(nameof(LinkTypes))]
+    public void SharedCorpusLinearizesLikeLibpcap(LinkType linkType) =>
+        RunCorpus(SharedCorpus, linkType, CheckUnoptimized, minimumCompared: 80);
+
+    [Theory]
+    [MemberData(nameof(LinkTypes))]
+    public void SharedCorpusOptimizesLikeLibpcap(LinkType linkType) =>
+        RunCorpus(SharedCorpus, linkType, CheckOptimized, minimumCompared: 80);
 
     [Theory]
     [InlineData("ip6 protochain 6", LinkType.EN10MB)]
@@ -143,12 +156,12 @@ public class OptimizerOracleTests(ITestOutputHelper output)
         Assert.Equal(expected.Error, e.Message);
     }
 
-    private void RunCorpus(LinkType linkType, Func<string, LinkType, Result> check, int minimumCompared)
+    private void RunCorpus(IEnumerable<string> expressions, LinkType linkType, Func<string, LinkType, Result> check, int minimumCompared)
     {
         RequireLibpcap();
         int agree = 0, invalid = 0, notOptimized = 0;
         var failures = new List<string>();
-        foreach (string expression in OptimizerCorpus.Expressions)
+        foreach (string expression in expressions)
         {
             Result r;
             try
