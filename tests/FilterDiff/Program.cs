@@ -28,6 +28,8 @@ internal static class Program
           -c, --corpus FILE       another corpus file
           -g, --group TEXT        only corpus groups whose "###" heading contains TEXT (repeatable)
           -l, --line N[-M]        only corpus entries on these lines
+          -r, --random N          N random expressions drawn from the whole language instead (about 1 in 12 damaged)
+              --seed S            the random generator's seed (default: a new one, printed so the run can be repeated)
           -y, --link-types LIST   comma-separated link types (default: EN10MB,RAW,IPV4,IPV6,LINUX_SLL,LINUX_SLL2,
                                   NULL,LOOP,IEEE802_11,IEEE802_11_RADIO,PPP)
 
@@ -44,6 +46,7 @@ internal static class Program
               --unified           show mismatches as a unified first-difference excerpt instead of side by side
           -w, --width N           column width of the side-by-side view (default 56)
               --list              after the summary, list every expression that disagrees somewhere (one line each)
+              --save FILE         write every expression that disagrees somewhere to FILE (re-run it with -f FILE)
               --oracle            do not run our compiler: show what libpcap does with each expression on each link type
               --check-corpus      do not run our compiler: check the corpus against libpcap ("error:" marks, duplicates)
           -j, --jobs N            parallel workers (default: processor count; libpcap itself is serialized)
@@ -63,6 +66,9 @@ internal static class Program
         public int Mismatches = 10;
         public int Width = 56;
         public string? Mode;
+        public int Random;
+        public int? Seed;
+        public string? Save;
         public int Jobs = Environment.ProcessorCount;
     }
 
@@ -156,6 +162,9 @@ internal static class Program
                 case "-w" or "--width": s.Width = Math.Max(20, NextInt()); break;
                 case "--list": s.List = true; break;
                 case "--oracle": s.OracleOnly = true; break;
+                case "-r" or "--random": s.Random = NextInt(); break;
+                case "--seed": s.Seed = NextInt(); break;
+                case "--save": s.Save = Next(); break;
                 case "--check-corpus": s.CheckCorpus = true; break;
                 case "-j" or "--jobs": s.Jobs = Math.Max(1, NextInt()); break;
                 case "-q" or "--quiet": s.Quiet = true; break;
@@ -175,6 +184,12 @@ internal static class Program
     private static IReadOnlyList<CorpusEntry> SelectEntries(Settings s)
     {
         IReadOnlyList<CorpusEntry> entries;
+        if (s.Random > 0)
+        {
+            int seed = s.Seed ?? System.Random.Shared.Next(1, int.MaxValue);
+            Console.WriteLine($"FilterDiff: {s.Random} random expressions, --seed {seed}");
+            return FilterCorpus.FromExpressions(new RandomExpressions(seed).Take(s.Random), $"random, seed {seed}");
+        }
         if (s.Expressions.Count > 0)
             entries = FilterCorpus.FromExpressions(s.Expressions, "command line");
         else if (s.File is not null)
@@ -200,6 +215,7 @@ internal static class Program
         var styles = s.DOnly ? new[] { CbpfDumpStyle.Readable } : FilterDifferential.Styles;
         bool[] modes = s.UnoptimizedOnly ? [false] : s.OptimizedOnly ? [true] : [false, true];
         bool printerFallback = !s.StrictPrinter && PrinterMissing();
+        FilterDifferential.HangGuard = Timeout.InfiniteTimeSpan; // the watchdog below names slow expressions instead
 
         var results = new List<DiffCheck>[entries.Count];
         var sw = Stopwatch.StartNew();
@@ -253,6 +269,12 @@ internal static class Program
             ShowMismatches(s, entries, results);
         if (!s.Quiet && s.List)
             ListDisagreeing(entries, results);
+        if (s.Save is not null)
+        {
+            var disagreeing = entries.Where((_, i) => results[i].Any(c => !c.Agrees)).Select(e => e.Display).ToList();
+            File.WriteAllLines(s.Save, disagreeing);
+            Console.WriteLine($"\n{disagreeing.Count} disagreeing expressions written to {s.Save}");
+        }
         return all.All(c => c.Agrees) ? 0 : 1;
     }
 

@@ -49,7 +49,10 @@ public static class FilterDifferential
 
     public const int Snaplen = 262144;
 
-    /// <summary>How long one compile of ours may run before it is reported as hung (a guard, not a benchmark).</summary>
+    /// <summary>
+    /// How long one compile of ours may run before it is reported as hung (a guard, not a benchmark); each compile then
+    /// runs on a pool thread. <see cref="Timeout.InfiniteTimeSpan"/> compiles inline (FilterDiff, which has its own watchdog).
+    /// </summary>
     public static TimeSpan HangGuard { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Our compile options for a mode: tcpdump's snaplen and netmask (0 with -d).</summary>
@@ -85,6 +88,17 @@ public static class FilterDifferential
     /// <summary>What our compiler does with explicit options (see <see cref="Ours(string, LinkType, bool)"/>).</summary>
     public static OurResult Ours(string expression, LinkType linkType, FilterCompileOptions options)
     {
+        if (HangGuard == Timeout.InfiniteTimeSpan)
+        {
+            try
+            {
+                return new OurResult(FilterCompiler.Compile(expression, linkType, options), null);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                return new OurResult(null, e);
+            }
+        }
         var task = Task.Run(() => FilterCompiler.Compile(expression, linkType, options));
         try
         {
