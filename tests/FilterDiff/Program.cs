@@ -245,7 +245,7 @@ internal static class Program
         var outp = new StringBuilder();
         outp.Append(CultureInfo.InvariantCulture, $"FilterDiff: {entries.Count} expressions × {linkTypes.Length} link types");
         outp.Append(CultureInfo.InvariantCulture, $" × {(modes.Length == 2 ? "unoptimized and optimized" : modes[0] ? "optimized" : "unoptimized (-O)")}");
-        outp.Append(CultureInfo.InvariantCulture, $", {all.Count} comparisons against libpcap {LibPcapOracle.Version} in {elapsed.TotalSeconds:0.0} s\n");
+        outp.Append(CultureInfo.InvariantCulture, $", {all.Count} comparisons against {LibPcapOracle.Version} in {elapsed.TotalSeconds:0.0} s\n");
         if (printerFallback)
             outp.Append("note: CbpfPrinter is not implemented yet; our programs are printed with libpcap's bpf_image/bpf_dump (--strict-printer to refuse)\n");
         var crashes = all.Where(c => c.Actual.StartsWith('[') && !c.Actual.StartsWith("[error]", StringComparison.Ordinal)

@@ -103,7 +103,7 @@ internal sealed class RandomExpressions(int seed)
     {
         carry = null;
         string Dir() => Chance(0.5) ? Pick(DirQuals) + " " : "";
-        switch (_r.Next(30))
+        switch (_r.Next(32))
         {
             case 0:
             case 1:
@@ -186,6 +186,30 @@ internal sealed class RandomExpressions(int seed)
                 string d = Dir();
                 return d.Length > 0 ? d + Ipv4() : "host " + Ipv4();
             }
+            case 28:
+                // Parenthesised ids and "not" inside an id: "host (a or not b)", "port (80 or 443)".
+                return _r.Next(3) switch
+                {
+                    0 => $"{Dir()}host ({Ipv4()} {Pick(new[] { "or", "and" })} {(Chance(0.3) ? "not " : "")}{Ipv4()})",
+                    1 => $"{(Chance(0.5) ? Pick(new[] { "tcp ", "udp " }) : "")}port ({Port()} or {Port()})",
+                    _ => Chance(0.5) ? $"host not {Ipv4()}" : $"{Pick(new[] { "tcp ", "udp ", "" })}port not {Port()}",
+                };
+            case 29:
+                // Qualifier combinations, many of them refused: "tcp host", "ether net", "arp port".
+            {
+                // (Values are numeric or local names: an unknown host name would cost a DNS query per compile.)
+                string q = Pick(new[] { "host", "net", "port", "portrange", "proto", "protochain", "broadcast", "multicast" });
+                string v = q switch
+                {
+                    "host" => _r.Next(3) switch { 0 => Ipv4(), 1 => Ipv6(), _ => Mac() },
+                    "net" => Chance(0.5) ? Net4() : Net6(),
+                    "port" => Port(),
+                    "portrange" => $"{N(100)}-{N(200)}",
+                    "proto" or "protochain" => N(255),
+                    _ => "",
+                };
+                return $"{Pick(Protos)} {Pick(new[] { "", "src ", "dst " })}{q} {v}".TrimEnd();
+            }
             default:
                 return $"{Pick(new[] { "tcp", "udp" })} {Pick(new[] { "src", "dst" })} port {Port()}";
         }
@@ -250,23 +274,30 @@ internal sealed class RandomExpressions(int seed)
         };
     }
 
-    /// <summary>One expression; about one in twelve is damaged (a token dropped, doubled or swapped) to reach the error paths.</summary>
+    private static readonly string[] Junk = ["and", "or", "not", "(", ")", "[", "]", "&&", "=", "+", ":", "-"];
+
+    /// <summary>
+    /// One expression; about one in twelve is damaged to reach the error paths: a value dropped, a keyword doubled or a
+    /// stray operator inserted. (Never a word moved into an address's place: unknown host names cost a DNS query each.)
+    /// </summary>
     public string Next()
     {
         string e = Expr(_r.Next(1, 5));
         if (Chance(1.0 / 12))
         {
             var tokens = e.Split(' ', StringSplitOptions.RemoveEmptyEntries).ToList();
-            int i = _r.Next(tokens.Count);
-            switch (_r.Next(3))
+            var values = Enumerable.Range(0, tokens.Count).Where(i => tokens[i].Any(char.IsAsciiDigit)).ToList();
+            var words = Enumerable.Range(0, tokens.Count).Where(i => tokens[i].All(char.IsAsciiLetterLower)).ToList();
+            int choice = _r.Next(3);
+            if (choice == 0 && values.Count > 0)
+                tokens.RemoveAt(Pick(values));
+            else if (choice == 1 && words.Count > 0)
             {
-                case 0 when tokens.Count > 1: tokens.RemoveAt(i); break;
-                case 1: tokens.Insert(i, tokens[i]); break;
-                default:
-                    int j = _r.Next(tokens.Count);
-                    (tokens[i], tokens[j]) = (tokens[j], tokens[i]);
-                    break;
+                int i = Pick(words);
+                tokens.Insert(i, tokens[i]);
             }
+            else
+                tokens.Insert(_r.Next(tokens.Count + 1), Pick(Junk));
             e = string.Join(' ', tokens);
         }
         return e;

@@ -37,7 +37,7 @@ public sealed class CorpusDifferentialTests
         var sb = new StringBuilder();
         string shown = FilterCorpus.Quote(expression);
         sb.Append(CultureInfo.InvariantCulture,
-            $"{bad.Count} of {checks.Count} comparisons with libpcap {LibPcapOracle.Version} differ for {shown}\n");
+            $"{bad.Count} of {checks.Count} comparisons with {LibPcapOracle.Version} differ for {shown}\n");
         foreach (var byLinkType in bad.GroupBy(c => c.LinkType))
         {
             sb.Append(CultureInfo.InvariantCulture,
