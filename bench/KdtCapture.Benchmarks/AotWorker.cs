@@ -27,7 +27,7 @@ internal static class AotWorker
         Console.Out.WriteLine($"compile\t{Rates(compile.Ours)}\t{Rates(compile.Libpcap)}");
         Console.Out.Flush();
 
-        SyntheticCapture capture = SyntheticCapture.Generate(options.Packets);
+        SyntheticCapture capture = SyntheticCapture.Generate(options.Packets, options.Mix);
         Console.Out.WriteLine(string.Create(inv, $"capture\t{capture.Count}\t{capture.TotalBytes}\t{capture.Fingerprint():x16}"));
         Console.Out.Flush();
         FilterBenchmark.Run(capture, Workloads.ExecutionFilters, OurEngines.FastInterpreter, options.Rounds, options.Turn, r =>

@@ -11,6 +11,7 @@ internal sealed class Options
     public int CompileRounds { get; private set; } = 15;
     public TimeSpan CompileTurn { get; private set; } = TimeSpan.FromMilliseconds(200);
     public int StartupRuns { get; private set; } = 50;
+    public TrafficMix Mix { get; private set; } = TrafficMix.Flows;
     public bool Compile { get; private set; } = true;
     public bool Filters { get; private set; } = true;
     public bool Aot { get; private set; } = true;
@@ -30,6 +31,7 @@ internal sealed class Options
 
         options:
           --packets N        packets in the generated capture (default 1000000)
+          --mix flows|independent  packets in conversations (default) or each drawn on its own
           --rounds N         interleaved rounds per filter (default 11)
           --turn-ms N        minimum time per contender per round (default 150)
           --compile-rounds N rounds of compile throughput (default 15)
@@ -58,6 +60,14 @@ internal sealed class Options
                 case "--compile-turn-ms": o.CompileTurn = TimeSpan.FromMilliseconds(Number()); break;
                 case "--startup-runs": o.StartupRuns = Number(); break;
                 case "--repo": o.Repository = Value(); break;
+                case "--mix":
+                    o.Mix = Value() switch
+                    {
+                        "flows" => TrafficMix.Flows,
+                        "independent" => TrafficMix.Independent,
+                        var m => throw new ArgumentException($"--mix: '{m}' is neither 'flows' nor 'independent'"),
+                    };
+                    break;
                 case "--worker": o.Worker = true; break;
                 case "--quick":
                     o.Packets = 200_000;
@@ -90,6 +100,7 @@ internal sealed class Options
     [
         "--worker",
         "--packets", Packets.ToString(CultureInfo.InvariantCulture),
+        "--mix", Mix == TrafficMix.Flows ? "flows" : "independent",
         "--rounds", Rounds.ToString(CultureInfo.InvariantCulture),
         "--turn-ms", ((int)Turn.TotalMilliseconds).ToString(CultureInfo.InvariantCulture),
         "--compile-rounds", CompileRounds.ToString(CultureInfo.InvariantCulture),

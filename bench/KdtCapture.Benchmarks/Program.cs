@@ -70,9 +70,9 @@ namespace KdtCapture.Benchmarks
             if (options.Filters || options.Aot)
             {
                 var sw = Stopwatch.StartNew();
-                SyntheticCapture capture = SyntheticCapture.Generate(options.Packets);
+                SyntheticCapture capture = SyntheticCapture.Generate(options.Packets, options.Mix);
                 fingerprint = capture.Fingerprint();
-                _out.WriteLine($"Capture: {capture.Count:N0} packets, {capture.TotalBytes / 1e6:F0} MB, generated in memory in {sw.Elapsed.TotalSeconds:F1} s (seed 0x{SyntheticCapture.DefaultSeed:x})");
+                _out.WriteLine($"Capture: {capture.Count:N0} packets, {capture.TotalBytes / 1e6:F0} MB, generated in memory in {sw.Elapsed.TotalSeconds:F1} s (seed 0x{SyntheticCapture.DefaultSeed:x}, --mix {(options.Mix == TrafficMix.Flows ? "flows: packets in conversations" : "independent: each packet drawn on its own")})");
                 _out.WriteLine($"  {capture.Describe()}");
                 if (capture.Count < 1_000_000)
                     _out.WriteLine("  note: fewer than 1,000,000 packets (--packets/--quick): not a reportable run");
