@@ -30,19 +30,17 @@ internal static class Atoms
     public static bool Contains(uint set, int atom) => (set & (1u << atom)) != 0;
 
     /// <summary>The atom a statement reads, <see cref="AX"/> for both registers, <see cref="None"/> for none.</summary>
-    public static int Used(Stmt s)
+    public static int Used(int code, uint k)
     {
-        int code = s.Code;
         int atom = (uint)code < 256 ? UsedByOpcode[code] : code == Nop ? None : UsedByClass(code);
-        return atom == MemoryWordK ? (int)s.K : atom;
+        return atom == MemoryWordK ? (int)k : atom;
     }
 
     /// <summary>The atom a statement writes, or <see cref="None"/>; a statement never writes two.</summary>
-    public static int Defined(Stmt s)
+    public static int Defined(int code, uint k)
     {
-        int code = s.Code;
         int atom = (uint)code < 256 ? DefinedByOpcode[code] : code == Nop ? None : DefinedByClass(code);
-        return atom == MemoryWordK ? (int)s.K : atom;
+        return atom == MemoryWordK ? (int)k : atom;
     }
 
     private static sbyte[] BuildTable(Func<int, sbyte> atomOf)

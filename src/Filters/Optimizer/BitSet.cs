@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace KdtCapture.Filters.Optimizer;
 
@@ -16,10 +18,21 @@ internal static class BitSet
     public static void Insert(Span<uint> set, uint member) =>
         set[(int)(member / BitsPerWord)] |= 1u << (int)(member % BitsPerWord);
 
-    public static void IntersectWith(Span<uint> set, ReadOnlySpan<uint> other)
+    /// <summary>Intersects the sets at word offsets <paramref name="first"/> and <paramref name="second"/> of <paramref name="sets"/> with the one at <paramref name="with"/>.</summary>
+    public static void IntersectBoth(uint[] sets, int first, int second, int with, int words)
     {
-        for (int i = 0; i < set.Length; i++)
-            set[i] &= other[i];
+        // One pass for both successors' sets; the offsets were checked by the caller's spans.
+        ReadOnlySpan<uint> source = sets.AsSpan(with, words);
+        Span<uint> a = sets.AsSpan(first, words);
+        Span<uint> b = sets.AsSpan(second, words);
+        ref uint pa = ref MemoryMarshal.GetReference(a);
+        ref uint pb = ref MemoryMarshal.GetReference(b);
+        for (int i = 0; i < source.Length; i++)
+        {
+            uint w = source[i];
+            Unsafe.Add(ref pa, i) &= w;
+            Unsafe.Add(ref pb, i) &= w;
+        }
     }
 
     /// <summary>Index of the lowest member of a non-empty word.</summary>

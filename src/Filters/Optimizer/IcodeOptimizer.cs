@@ -22,6 +22,7 @@ internal static class IcodeOptimizer
             state.Run(doStatements: false);
             state.Run(doStatements: true);
             state.InternBlocks();
+            state.Store();
         }
         finally
         {

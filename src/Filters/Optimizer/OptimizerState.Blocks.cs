@@ -10,12 +10,12 @@ internal sealed partial class OptimizerState
     private void OptimizeBlocks(bool doStatements)
     {
         _values.Reset();
-        int maxLevel = Root.Level;
+        int maxLevel = _level[_root];
 
         FindInEdges();
         for (int level = maxLevel; level >= 0; level--)
         {
-            for (Block? b = _levels[level]; b is not null; b = b.Link)
+            for (int b = _levelHead[level]; b != None; b = _levelNext[b])
                 OptimizeBlock(b, doStatements);
         }
 
@@ -25,17 +25,17 @@ internal sealed partial class OptimizerState
 
         for (int level = 1; level <= maxLevel; level++)
         {
-            for (Block? b = _levels[level]; b is not null; b = b.Link)
+            for (int b = _levelHead[level]; b != None; b = _levelNext[b])
             {
-                ThreadJump(b.Et);
-                ThreadJump(b.Ef);
+                ThreadJump(b);
+                ThreadJump(_n + b);
             }
         }
 
         FindInEdges();
         for (int level = 1; level <= maxLevel; level++)
         {
-            for (Block? b = _levels[level]; b is not null; b = b.Link)
+            for (int b = _levelHead[level]; b != None; b = _levelNext[b])
             {
                 PullUpOr(b);
                 PullUpAnd(b);
@@ -43,39 +43,57 @@ internal sealed partial class OptimizerState
         }
     }
 
-    private void OptimizeBlock(Block b, bool doStatements)
+    private void OptimizeBlock(int b, bool doStatements)
     {
-        uint[] val = b.Val;
-        Edge? p = b.InEdges;
-        if (p is null)
+        // A return without statements has nothing to simplify, and what libpcap computes for it
+        // here (entry values merged from every predecessor, the value its branch compares with,
+        // its edges' opcodes) is never read: returns have no successors, use nothing afterwards,
+        // and never match a jump's opcode. Skipping them spares merging long or-chains into the
+        // shared returns on every pass.
+        if (IsReturn(b) && _first[b] == _end[b])
+            return;
+
+        _edited = false;
+        Span<uint> val = ValuesOf(b);
+        int edge = _inHead[b];
+        if (edge == None)
         {
             // No predecessors: nothing is known on entry.
-            Array.Clear(val);
+            val.Clear();
         }
         else
         {
             // Values agreed on by every predecessor are known on entry; the others are unknown.
-            p.Pred!.Val.AsSpan().CopyTo(val);
-            for (Edge? q = p.Next; q is not null; q = q.Next)
-                KeepAgreedValues(val, q.Pred!.Val);
+            ValuesOf(PredOf(edge)).CopyTo(val);
+            for (edge = _inNext[edge]; edge != None; edge = _inNext[edge])
+            {
+                ReadOnlySpan<uint> other = ValuesOf(PredOf(edge));
+                for (int i = 0; i < val.Length && i < other.Length; i++)
+                {
+                    if (val[i] != other[i])
+                        val[i] = ValueNumbering.Unknown;
+                }
+            }
         }
 
         uint aval = val[Atoms.A];
         uint xval = val[Atoms.X];
-        for (Slist? s = b.Stmts; s is not null; s = s.Next)
-            OptimizeStatement(s.S, val, doStatements);
+        for (int s = _first[b]; s < _end[b]; s++)
+            OptimizeStatement(s, val, doStatements);
 
         // A block that changes nothing anyone uses (A and X keep known values), or that returns,
         // needs no statements: the machine has no side effects.
         if (doStatements &&
-            ((b.OutUse == 0 &&
+            ((_outUse[b] == 0 &&
               aval != ValueNumbering.Unknown && val[Atoms.A] == aval &&
               xval != ValueNumbering.Unknown && val[Atoms.X] == xval) ||
-             Class(b.S.Code) == Ret))
+             Class(_code[b]) == Ret))
         {
-            if (b.Stmts is not null)
+            if (_first[b] != _end[b])
             {
-                b.Stmts = null;
+                _end[b] = _first[b];
+                _dropped[b] = true;
+                _edited = true;
                 NoteChange();
             }
         }
@@ -86,35 +104,31 @@ internal sealed partial class OptimizerState
         }
 
         // What the branch compares with, for jump threading.
-        b.Oval = (int)(Src(b.S.Code) == K ? _values.Constant(b.S.K) : val[Atoms.X]);
-        b.Et.Code = b.S.Code;
-        b.Ef.Code = -b.S.Code;
-    }
+        _oval[b] = Src(_code[b]) == K ? _values.Constant(_k[b]) : val[Atoms.X];
+        _edgeCode[b] = _code[b];
+        _edgeCode[_n + b] = -_code[b];
 
-    private static void KeepAgreedValues(uint[] val, uint[] other)
-    {
-        Span<uint> mine = val.AsSpan(0, Block.Atoms);
-        ReadOnlySpan<uint> theirs = other.AsSpan(0, Block.Atoms);
-        for (int i = 0; i < mine.Length; i++)
-        {
-            if (mine[i] != theirs[i])
-                mine[i] = ValueNumbering.Unknown;
-        }
+        // Only this method changes a block's statements or branch: refresh what the next pass's
+        // use-def analysis reads about the block now rather than recompute it for every block.
+        if (_edited)
+            ComputeLocalUseDef(b);
     }
 
     /// <summary>
-    /// Evaluates one statement symbolically, updating the values it defines; when
+    /// Evaluates statement <paramref name="s"/> symbolically, updating the values it defines; when
     /// <paramref name="alter"/> is set, also simplifies it (folds constants, drops redundant loads).
     /// </summary>
-    private void OptimizeStatement(Stmt s, uint[] val, bool alter)
+    private void OptimizeStatement(int s, Span<uint> val, bool alter)
     {
+        int code = _stmtCode[s];
+        uint k = _stmtK[s];
         uint v;
-        switch (s.Code)
+        switch (code)
         {
             case Ld | Abs | W:
             case Ld | Abs | H:
             case Ld | Abs | B:
-                v = _values.Lookup(s.Code, s.K, 0);
+                v = _values.Lookup(code, k, 0);
                 Store(s, ref val[Atoms.A], v, alter);
                 break;
 
@@ -125,35 +139,36 @@ internal sealed partial class OptimizerState
                 if (alter && _values.IsConstant(v))
                 {
                     // X is known: the indexed load is an absolute one.
-                    s.Code = Ld | Abs | Size(s.Code);
-                    s.K += _values.ConstantOf(v);
-                    v = _values.Lookup(s.Code, s.K, 0);
+                    int absolute = Ld | Abs | Size(code);
+                    uint offset = k + _values.ConstantOf(v);
+                    SetStatement(s, absolute, offset);
+                    v = _values.Lookup(absolute, offset, 0);
                     NoteChange();
                 }
                 else
                 {
-                    v = _values.Lookup(s.Code, s.K, v);
+                    v = _values.Lookup(code, k, v);
                 }
                 Store(s, ref val[Atoms.A], v, alter);
                 break;
 
             case Ld | Len:
-                v = _values.Lookup(s.Code, 0, 0);
+                v = _values.Lookup(code, 0, 0);
                 Store(s, ref val[Atoms.A], v, alter);
                 break;
 
             case Ld | Imm:
-                v = _values.Constant(s.K);
+                v = _values.Constant(k);
                 Store(s, ref val[Atoms.A], v, alter);
                 break;
 
             case Ldx | Imm:
-                v = _values.Constant(s.K);
+                v = _values.Constant(k);
                 Store(s, ref val[Atoms.X], v, alter);
                 break;
 
             case Ldx | Msh | B:
-                v = _values.Lookup(s.Code, s.K, 0);
+                v = _values.Lookup(code, k, 0);
                 Store(s, ref val[Atoms.X], v, alter);
                 break;
 
@@ -161,13 +176,13 @@ internal sealed partial class OptimizerState
                 if (alter && _values.IsConstant(val[Atoms.A]))
                 {
                     // Unsigned negation, as BPF engines do it. (libpcap counts this as no change.)
-                    s.Code = Ld | Imm;
-                    s.K = 0u - _values.ConstantOf(val[Atoms.A]);
-                    val[Atoms.A] = _values.Constant(s.K);
+                    uint negated = 0u - _values.ConstantOf(val[Atoms.A]);
+                    SetStatement(s, Ld | Imm, negated);
+                    val[Atoms.A] = _values.Constant(negated);
                 }
                 else
                 {
-                    val[Atoms.A] = _values.Lookup(s.Code, val[Atoms.A], 0);
+                    val[Atoms.A] = _values.Lookup(code, val[Atoms.A], 0);
                 }
                 break;
 
@@ -202,11 +217,10 @@ internal sealed partial class OptimizerState
                 break;
 
             case Ld | Mem:
-                v = val[s.K];
+                v = val[(int)k];
                 if (alter && _values.IsConstant(v))
                 {
-                    s.Code = Ld | Imm;
-                    s.K = _values.ConstantOf(v);
+                    SetStatement(s, Ld | Imm, _values.ConstantOf(v));
                     NoteChange();
                 }
                 Store(s, ref val[Atoms.A], v, alter);
@@ -217,46 +231,46 @@ internal sealed partial class OptimizerState
                 break;
 
             case Ldx | Mem:
-                v = val[s.K];
+                v = val[(int)k];
                 if (alter && _values.IsConstant(v))
                 {
-                    s.Code = Ldx | Imm;
-                    s.K = _values.ConstantOf(v);
+                    SetStatement(s, Ldx | Imm, _values.ConstantOf(v));
                     NoteChange();
                 }
                 Store(s, ref val[Atoms.X], v, alter);
                 break;
 
             case St:
-                Store(s, ref val[s.K], val[Atoms.A], alter);
+                Store(s, ref val[(int)k], val[Atoms.A], alter);
                 break;
 
             case Stx:
-                Store(s, ref val[s.K], val[Atoms.X], alter);
+                Store(s, ref val[(int)k], val[Atoms.X], alter);
                 break;
 
             // Everything else (deleted statements, jumps inside a statement list) has no value to track.
         }
     }
 
-    private void OptimizeAluConstant(Stmt s, uint[] val, bool alter)
+    private void OptimizeAluConstant(int s, Span<uint> val, bool alter)
     {
-        int op = Op(s.Code);
+        int op = Op(_stmtCode[s]);
+        uint k = _stmtK[s];
         if (alter)
         {
-            if (s.K == 0)
+            if (k == 0)
             {
                 // "sub #0" stays: the code generator may rely on it later. (libpcap counts none of
                 // these rewrites as a change.)
                 if (op is Add or Lsh or Rsh or Or or Xor)
                 {
-                    s.Code = Atoms.Nop;
+                    SetCode(s, Atoms.Nop);
                     return;
                 }
                 if (op is Mul or And)
                 {
-                    s.Code = Ld | Imm;
-                    val[Atoms.A] = _values.Constant(s.K);
+                    SetCode(s, Ld | Imm);
+                    val[Atoms.A] = _values.Constant(k);
                     return;
                 }
                 if (op == Div)
@@ -266,33 +280,33 @@ internal sealed partial class OptimizerState
             }
             if (_values.IsConstant(val[Atoms.A]))
             {
-                FoldConstants(s, val[Atoms.A], _values.Constant(s.K));
-                val[Atoms.A] = _values.Constant(s.K);
+                FoldConstants(s, val[Atoms.A], _values.Constant(k));
+                val[Atoms.A] = _values.Constant(_stmtK[s]);
                 return;
             }
         }
-        val[Atoms.A] = _values.Lookup(s.Code, val[Atoms.A], _values.Constant(s.K));
+        val[Atoms.A] = _values.Lookup(_stmtCode[s], val[Atoms.A], _values.Constant(k));
     }
 
-    private void OptimizeAluIndex(Stmt s, uint[] val, bool alter)
+    private void OptimizeAluIndex(int s, Span<uint> val, bool alter)
     {
-        int op = Op(s.Code);
+        int op = Op(_stmtCode[s]);
         if (alter && _values.IsConstant(val[Atoms.X]))
         {
             if (_values.IsConstant(val[Atoms.A]))
             {
                 FoldConstants(s, val[Atoms.A], val[Atoms.X]);
-                val[Atoms.A] = _values.Constant(s.K);
+                val[Atoms.A] = _values.Constant(_stmtK[s]);
             }
             else
             {
                 // X is known: use it as an immediate operand.
-                s.Code = Alu | K | op;
-                s.K = _values.ConstantOf(val[Atoms.X]);
-                if ((op == Lsh || op == Rsh) && s.K > 31)
+                uint k = _values.ConstantOf(val[Atoms.X]);
+                SetStatement(s, Alu | K | op, k);
+                if ((op == Lsh || op == Rsh) && k > 31)
                     throw new FilterCompileException("shift by more than 31 bits");
                 NoteChange();
-                val[Atoms.A] = _values.Lookup(s.Code, val[Atoms.A], _values.Constant(s.K));
+                val[Atoms.A] = _values.Lookup(Alu | K | op, val[Atoms.A], _values.Constant(k));
             }
             return;
         }
@@ -302,36 +316,58 @@ internal sealed partial class OptimizerState
         {
             if (op is Add or Or or Xor)
             {
-                s.Code = Misc | Txa;
+                SetCode(s, Misc | Txa);
                 Store(s, ref val[Atoms.A], val[Atoms.X], alter);
                 return;
             }
             if (op is Mul or Div or Mod or And or Lsh or Rsh)
             {
-                s.Code = Ld | Imm;
-                s.K = 0;
-                Store(s, ref val[Atoms.A], _values.Constant(s.K), alter);
+                SetStatement(s, Ld | Imm, 0);
+                Store(s, ref val[Atoms.A], _values.Constant(0), alter);
                 return;
             }
         }
-        val[Atoms.A] = _values.Lookup(s.Code, val[Atoms.A], val[Atoms.X]);
+        val[Atoms.A] = _values.Lookup(_stmtCode[s], val[Atoms.A], val[Atoms.X]);
+    }
+
+    /// <summary>Rewrites statement slot <paramref name="s"/> (of the block being optimized).</summary>
+    private void SetStatement(int s, int code, uint k)
+    {
+        _stmtCode[s] = code;
+        _stmtK[s] = k;
+        _edited = true;
+    }
+
+    /// <summary>Rewrites the opcode of statement slot <paramref name="s"/>; <see cref="Atoms.Nop"/> deletes it.</summary>
+    private void SetCode(int s, int code)
+    {
+        _stmtCode[s] = code;
+        _edited = true;
+    }
+
+    /// <summary>Rewrites the branch of the block being optimized.</summary>
+    private void SetBranch(int b, int code, uint k)
+    {
+        _code[b] = code;
+        _k[b] = k;
+        _edited = true;
     }
 
     /// <summary>Records a statement's result; a statement that reloads the value already there is deleted.</summary>
-    private static void Store(Stmt s, ref uint slot, uint value, bool alter)
+    private void Store(int s, ref uint slot, uint value, bool alter)
     {
         if (alter && value != ValueNumbering.Unknown && slot == value)
-            s.Code = Atoms.Nop;
+            SetCode(s, Atoms.Nop);
         else
             slot = value;
     }
 
     /// <summary>Replaces a binary operation on two constants by a load of its result.</summary>
-    private void FoldConstants(Stmt s, uint v0, uint v1)
+    private void FoldConstants(int s, uint v0, uint v1)
     {
         uint a = _values.ConstantOf(v0);
         uint b = _values.ConstantOf(v1);
-        switch (Op(s.Code))
+        switch (Op(_stmtCode[s]))
         {
             case Add: a += b; break;
             case Sub: a -= b; break;
@@ -352,199 +388,192 @@ internal sealed partial class OptimizerState
             // Shifts by 32 or more shift every bit out (C leaves them undefined).
             case Lsh: a = b < 32 ? a << (int)b : 0; break;
             case Rsh: a = b < 32 ? a >> (int)b : 0; break;
-            default: throw new InvalidOperationException($"cannot fold opcode 0x{s.Code:x}");
+            default: throw new InvalidOperationException($"cannot fold opcode 0x{_stmtCode[s]:x}");
         }
-        s.K = a;
-        s.Code = Ld | Imm;
+        SetStatement(s, Ld | Imm, a);
         NoteChange();
     }
 
-    /// <summary>The first statement at or after <paramref name="s"/> that is not deleted.</summary>
-    private static Slist? NextLive(Slist? s)
+    /// <summary>The first statement slot at or after <paramref name="s"/> that is not deleted, or <paramref name="end"/>.</summary>
+    private int NextLive(int s, int end)
     {
-        while (s is not null && s.S.Code == Atoms.Nop)
-            s = s.Next;
+        while (s < end && _stmtCode[s] == Atoms.Nop)
+            s++;
         return s;
     }
 
     /// <summary>Peephole rules on a block's statements and its branch (libpcap's opt_peep).</summary>
-    private void Peephole(Block b)
+    private void Peephole(int b)
     {
-        Slist? s = b.Stmts;
-        if (s is null)
+        int s = _first[b];
+        int end = _end[b];
+        if (s == end)
             return; // libpcap skips the branch rules too for blocks without statements.
 
         // Note: "last" starts at the list head even when that is deleted, as in libpcap.
-        Slist last = s;
-        for (Slist? next; ; s = next)
+        int last = s;
+        for (int next; ; s = next)
         {
-            s = NextLive(s);
-            if (s is null)
+            s = NextLive(s, end);
+            if (s == end)
                 break;
-            next = NextLive(s.Next);
-            if (next is null)
+            next = NextLive(s + 1, end);
+            if (next == end)
                 break;
             last = next;
 
             // st M[k]; ldx M[k]  ->  st M[k]; tax
-            if (s.S.Code == St && next.S.Code == (Ldx | Mem) && s.S.K == next.S.K)
+            if (_stmtCode[s] == St && _stmtCode[next] == (Ldx | Mem) && _stmtK[s] == _stmtK[next])
             {
                 NoteChange();
-                next.S.Code = Misc | Tax;
+                SetCode(next, Misc | Tax);
             }
 
             // ld #k; tax  ->  ldx #k; txa
-            if (s.S.Code == (Ld | Imm) && next.S.Code == (Misc | Tax))
+            if (_stmtCode[s] == (Ld | Imm) && _stmtCode[next] == (Misc | Tax))
             {
-                s.S.Code = Ldx | Imm;
-                next.S.Code = Misc | Txa;
+                SetCode(s, Ldx | Imm);
+                SetCode(next, Misc | Txa);
                 NoteChange();
             }
 
             // ld #k; [ldxms]; add x; tax; ld[x+n]  ->  [ldxms]; ld[x+n+k]  (tcp[k], udp[k] with constant k),
             // allowed only when X is not used after the block, since X changes.
-            if (s.S.Code == (Ld | Imm))
+            if (_stmtCode[s] == (Ld | Imm))
             {
-                if (Atoms.Contains(b.OutUse, Atoms.X))
+                if (Atoms.Contains(_outUse[b], Atoms.X))
                     continue;
-                Slist? add = next.S.Code != (Ldx | Msh | B) ? next : NextLive(next.Next);
-                if (add is null || add.S.Code != (Alu | Add | X))
+                int add = _stmtCode[next] != (Ldx | Msh | B) ? next : NextLive(next + 1, end);
+                if (add == end || _stmtCode[add] != (Alu | Add | X))
                     continue;
-                Slist? tax = NextLive(add.Next);
-                if (tax is null || tax.S.Code != (Misc | Tax))
+                int tax = NextLive(add + 1, end);
+                if (tax == end || _stmtCode[tax] != (Misc | Tax))
                     continue;
-                Slist? load = NextLive(tax.Next);
-                if (load is null || Class(load.S.Code) != Ld || Mode(load.S.Code) != Ind)
+                int load = NextLive(tax + 1, end);
+                if (load == end || Class(_stmtCode[load]) != Ld || Mode(_stmtCode[load]) != Ind)
                     continue;
-                load.S.K += s.S.K;
-                s.S.Code = Atoms.Nop;
-                add.S.Code = Atoms.Nop;
-                tax.S.Code = Atoms.Nop;
+                SetStatement(load, _stmtCode[load], _stmtK[load] + _stmtK[s]);
+                SetCode(s, Atoms.Nop);
+                SetCode(add, Atoms.Nop);
+                SetCode(tax, Atoms.Nop);
                 NoteChange();
             }
         }
 
         // Equality tests against a constant whose A is not needed afterwards can absorb the
         // arithmetic just before them.
-        if (b.S.Code == (Jmp | Jeq | K) && !Atoms.Contains(b.OutUse, Atoms.A))
+        if (_code[b] == (Jmp | Jeq | K) && !Atoms.Contains(_outUse[b], Atoms.A))
         {
-            if (last.S.Code == (Alu | Sub | X))
+            if (_stmtCode[last] == (Alu | Sub | X))
             {
-                uint xv = b.Val[Atoms.X];
+                uint xv = ValueOf(b, Atoms.X);
                 if (_values.IsConstant(xv))
                 {
                     // sub x; jeq #y  ->  jeq #(y + x)
-                    b.S.K += _values.ConstantOf(xv);
-                    last.S.Code = Atoms.Nop;
+                    SetBranch(b, _code[b], _k[b] + _values.ConstantOf(xv));
+                    SetCode(last, Atoms.Nop);
                     NoteChange();
                 }
-                else if (b.S.K == 0)
+                else if (_k[b] == 0)
                 {
                     // sub x; jeq #0  ->  jeq x
-                    last.S.Code = Atoms.Nop;
-                    b.S.Code = Jmp | Jeq | X;
+                    SetCode(last, Atoms.Nop);
+                    SetBranch(b, Jmp | Jeq | X, _k[b]);
                     NoteChange();
                 }
             }
-            else if (last.S.Code == (Alu | Sub | K))
+            else if (_stmtCode[last] == (Alu | Sub | K))
             {
                 // sub #x; jeq #y  ->  jeq #(y + x)
-                last.S.Code = Atoms.Nop;
-                b.S.K += last.S.K;
+                SetCode(last, Atoms.Nop);
+                SetBranch(b, _code[b], _k[b] + _stmtK[last]);
                 NoteChange();
             }
-            else if (last.S.Code == (Alu | And | K) && b.S.K == 0)
+            else if (_stmtCode[last] == (Alu | And | K) && _k[b] == 0)
             {
                 // and #k; jeq #0  ->  jset #k with the branches swapped
-                b.S.K = last.S.K;
-                b.S.Code = Jmp | K | Jset;
-                last.S.Code = Atoms.Nop;
+                SetBranch(b, Jmp | K | Jset, _stmtK[last]);
+                SetCode(last, Atoms.Nop);
                 NoteChange();
-                (b.Jt, b.Jf) = (b.Jf, b.Jt);
+                (_jt[b], _jf[b]) = (_jf[b], _jt[b]);
             }
         }
 
         // jset #0 never branches; jset #0xffffffff always does.
-        if (b.S.Code == (Jmp | K | Jset))
+        if (_code[b] == (Jmp | K | Jset))
         {
-            if (b.S.K == 0)
-                b.Jt = b.Jf;
-            if (b.S.K == 0xffffffff)
-                b.Jf = b.Jt;
+            if (_k[b] == 0)
+                _jt[b] = _jf[b];
+            if (_k[b] == 0xffffffff)
+                _jf[b] = _jt[b];
         }
 
         // A comparison with X, where X is known, is a comparison with a constant.
-        uint val = b.Val[Atoms.X];
-        if (_values.IsConstant(val) && Src(b.S.Code) == X)
+        uint val = ValueOf(b, Atoms.X);
+        if (_values.IsConstant(val) && Src(_code[b]) == X)
         {
-            b.S.Code &= ~X;
-            b.S.K = _values.ConstantOf(val);
+            SetBranch(b, _code[b] & ~X, _values.ConstantOf(val));
         }
 
         // A comparison of a known A with a constant has a known outcome.
-        val = b.Val[Atoms.A];
-        if (_values.IsConstant(val) && Src(b.S.Code) == K)
+        val = ValueOf(b, Atoms.A);
+        if (_values.IsConstant(val) && Src(_code[b]) == K)
         {
             uint v = _values.ConstantOf(val);
-            bool taken = Op(b.S.Code) switch
+            bool taken = Op(_code[b]) switch
             {
-                Jeq => v == b.S.K,
-                Jgt => v > b.S.K,
-                Jge => v >= b.S.K,
-                Jset => (v & b.S.K) != 0,
-                _ => throw new InvalidOperationException($"unexpected branch opcode 0x{b.S.Code:x}"),
+                Jeq => v == _k[b],
+                Jgt => v > _k[b],
+                Jge => v >= _k[b],
+                Jset => (v & _k[b]) != 0,
+                _ => throw new InvalidOperationException($"unexpected branch opcode 0x{_code[b]:x}"),
             };
-            if (b.Jf != b.Jt)
+            if (_jf[b] != _jt[b])
                 NoteChange();
             if (taken)
-                b.Jf = b.Jt;
+                _jf[b] = _jt[b];
             else
-                b.Jt = b.Jf;
+                _jt[b] = _jf[b];
         }
     }
 
     /// <summary>Deletes stores whose value is overwritten, in the block or by the time anyone reads it.</summary>
-    private void EliminateDeadStores(Block b)
+    private void EliminateDeadStores(int b)
     {
-        // last[atom] is meaningful only for the atoms in "pending". (A stack buffer: storing
-        // references there needs no GC write barrier.)
-        var last = new DefinitionsByAtom();
+        // last[atom] (a statement slot) is meaningful only for the atoms in "pending".
+        Span<int> last = stackalloc int[Block.Atoms];
         uint pending = 0;
-        for (Slist? s = b.Stmts; s is not null; s = s.Next)
-            pending = TrackDefinition(s.S, ref last, pending);
-        pending = TrackDefinition(b.S, ref last, pending);
+        for (int s = _first[b]; s < _end[b]; s++)
+            pending = TrackDefinition(s, _stmtCode[s], _stmtK[s], last, pending);
+        // The branch reads, and defines nothing.
+        int used = Atoms.Used(_code[b], _k[b]);
+        if (used >= 0)
+            pending &= used == Atoms.AX ? ~(Atoms.Mask(Atoms.X) | Atoms.Mask(Atoms.A)) : ~Atoms.Mask(used);
 
-        for (uint unread = pending & ~b.OutUse; unread != 0; unread &= unread - 1)
+        for (uint unread = pending & ~_outUse[b]; unread != 0; unread &= unread - 1)
         {
-            last[BitSet.LowestMember(unread)]!.Code = Atoms.Nop;
+            SetCode(last[BitSet.LowestMember(unread)], Atoms.Nop);
             NoteChange();
         }
     }
 
     /// <summary>A definition nobody read before the next definition of the same atom is dead.</summary>
-    private uint TrackDefinition(Stmt s, ref DefinitionsByAtom last, uint pending)
+    private uint TrackDefinition(int s, int code, uint k, Span<int> last, uint pending)
     {
-        int atom = Atoms.Used(s);
+        int atom = Atoms.Used(code, k);
         if (atom >= 0)
             pending &= atom == Atoms.AX ? ~(Atoms.Mask(Atoms.X) | Atoms.Mask(Atoms.A)) : ~Atoms.Mask(atom);
-        atom = Atoms.Defined(s);
+        atom = Atoms.Defined(code, k);
         if (atom >= 0)
         {
             if (Atoms.Contains(pending, atom))
             {
                 NoteChange();
-                last[atom]!.Code = Atoms.Nop;
+                SetCode(last[atom], Atoms.Nop);
             }
             last[atom] = s;
             pending |= Atoms.Mask(atom);
         }
         return pending;
-    }
-
-    /// <summary>The latest definition of each atom, for dead-store elimination.</summary>
-    [System.Runtime.CompilerServices.InlineArray(Block.Atoms)]
-    private struct DefinitionsByAtom
-    {
-        private Stmt? _first;
     }
 }

@@ -10,77 +10,92 @@ internal sealed partial class OptimizerState
     /// True if some atom the successor leaves for its own successors holds a value there different
     /// from the one <paramref name="b"/> leaves: skipping the successor would change it.
     /// </summary>
-    private static bool UseConflict(Block b, Block succ)
+    private bool UseConflict(int b, int succ)
     {
-        uint use = succ.OutUse;
+        uint use = _outUse[succ];
         if (use == 0)
             return false;
-        for (int atom = 0; atom < Block.Atoms; atom++)
+        ReadOnlySpan<uint> mine = ValuesOf(b);
+        ReadOnlySpan<uint> theirs = ValuesOf(succ);
+        for (int atom = 0; atom < mine.Length && atom < theirs.Length; atom++)
         {
-            if (Atoms.Contains(use, atom) && b.Val[atom] != succ.Val[atom])
+            if (Atoms.Contains(use, atom) && mine[atom] != theirs[atom])
                 return true;
         }
         return false;
     }
 
     /// <summary>
-    /// If <paramref name="child"/> repeats the test of the dominating edge <paramref name="ep"/> on the
-    /// same values, its outcome is known on that edge: the successor it then goes to, else null.
+    /// If <paramref name="child"/> repeats the test of the dominating edge <paramref name="edge"/>
+    /// on the same values, its outcome is known on that edge: the successor it then goes to, else None.
     /// </summary>
-    private static Block? FoldEdge(Block child, Edge ep)
+    private int FoldEdge(int child, int edge)
     {
-        int code = ep.Code;
+        int code = _edgeCode[edge];
         bool sense = code >= 0;
         if (!sense)
             code = -code; // the false edge
 
-        if (child.S.Code != code)
-            return null;
-        if (child.Val[Atoms.A] != ep.Pred!.Val[Atoms.A])
-            return null;
-        if (child.Oval == ep.Pred.Oval)
-            return sense ? child.Jt : child.Jf;
+        if (_code[child] != code)
+            return None;
+        int pred = PredOf(edge);
+        if (ValueOf(child, Atoms.A) != ValueOf(pred, Atoms.A))
+            return None;
+        if (_oval[child] == _oval[pred])
+            return sense ? _jt[child] : _jf[child];
         // Came down the true edge of "A == constant": A is that constant, and distinct constants
         // have distinct value numbers, so a test against another constant fails.
         if (sense && code == (Jmp | Jeq | K))
-            return child.Jf;
-        return null;
+            return _jf[child];
+        return None;
     }
 
     /// <summary>Moves an edge past successors whose outcome is already known (libpcap's opt_j).</summary>
-    private void ThreadJump(Edge ep)
+    private void ThreadJump(int edge)
     {
-        Block succ = ep.Succ!;
-        if (succ.Jt is null)
+        int succ = SuccOf(edge);
+        if (_jt[succ] == None)
             return; // goes to a return
 
-        if (succ.Jt == succ.Jf)
+        int pred = PredOf(edge);
+        if (_jt[succ] == _jf[succ])
         {
             // The successor goes to the same place either way: bypass it if no value it leaves matters.
-            if (!UseConflict(ep.Pred!, succ.Jt))
+            if (!UseConflict(pred, _jt[succ]))
             {
                 NoteChange();
-                ep.Succ = succ.Jt;
+                SetSucc(edge, _jt[succ]);
             }
         }
 
+        int words = _edgeWords;
+        int dominators = edge * words;
     restart:
-        ReadOnlySpan<uint> edom = EdgeDominatorsOf(ep);
-        for (int i = 0; i < edom.Length; i++)
+        // FoldEdge needs the dominating edge's test to be the successor's test on the same A;
+        // checking that first spares the call for the many dominators that differ.
+        int child = SuccOf(edge);
+        int childCode = _code[child];
+        uint childA = ValueOf(child, Atoms.A);
+        for (int i = 0; i < words; i++)
         {
-            uint word = edom[i];
+            uint word = _edgeDominators[dominators + i];
             while (word != 0)
             {
                 int bit = BitSet.LowestMember(word);
-                word &= ~(1u << bit);
-                Block? target = FoldEdge(ep.Succ!, _edges[i * BitSet.BitsPerWord + bit]);
-                if (target is not null && !UseConflict(ep.Pred!, target))
+                word &= word - 1;
+                int dominator = i * BitSet.BitsPerWord + bit;
+                int code = _edgeCode[dominator];
+                if ((code == childCode || code == -childCode) && ValueOf(PredOf(dominator), Atoms.A) == childA)
                 {
-                    NoteBranchMovement();
-                    ep.Succ = target;
-                    if (target.Jt is not null)
-                        goto restart; // look again from the new successor
-                    return;
+                    int target = FoldEdge(child, dominator);
+                    if (target != None && !UseConflict(pred, target))
+                    {
+                        NoteBranchMovement();
+                        SetSucc(edge, target);
+                        if (_jt[target] != None)
+                            goto restart; // look again from the new successor
+                        return;
+                    }
                 }
             }
         }
@@ -88,101 +103,103 @@ internal sealed partial class OptimizerState
 
     /// <summary>
     /// "A or B" where a later test in B's false chain tests A's value again: pull that test up the
-    /// chain (libpcap's or_pullup). <see cref="Edge"/>s stand for the jt/jf pointers being rewritten.
+    /// chain (libpcap's or_pullup). Edge ids stand for the jt/jf pointers being rewritten.
     /// </summary>
-    private void PullUpOr(Block b)
+    private void PullUpOr(int b)
     {
-        Edge? ep = b.InEdges;
-        if (ep is null)
+        int first = _inHead[b];
+        if (first == None)
             return;
 
         // Every predecessor must leave the same A.
-        uint val = ep.Pred!.Val[Atoms.A];
-        for (ep = ep.Next; ep is not null; ep = ep.Next)
+        uint val = ValueOf(PredOf(first), Atoms.A);
+        for (int e = _inNext[first]; e != None; e = _inNext[e])
         {
-            if (val != ep.Pred!.Val[Atoms.A])
+            if (val != ValueOf(PredOf(e), Atoms.A))
                 return;
         }
 
-        Block firstPred = b.InEdges!.Pred!;
-        Edge diff = firstPred.Jt == b ? firstPred.Et : firstPred.Ef;
+        int firstPred = PredOf(first);
+        int diff = _jt[firstPred] == b ? firstPred : _n + firstPred;
+        int jtOfB = _jt[b];
 
         // Down the false chain while the tests share b's true target, b dominates them, and they
         // test the same A: find the first that tests another value.
         bool atTop = true;
         for (;;)
         {
-            Block? d = diff.Succ;
-            if (d is null || d.Jt != b.Jt || !BitSet.Contains(DominatorsOf(d), b.Id))
+            int d = SuccOf(diff);
+            if (d == None || _jt[d] != jtOfB || !Dominates(b, d))
                 return;
-            if (d.Val[Atoms.A] != val)
+            if (ValueOf(d, Atoms.A) != val)
                 break;
-            diff = d.Ef;
+            diff = _n + d;
             atTop = false;
         }
 
         // Further down, find one that tests the original value again.
-        Edge same = diff.Succ!.Ef;
+        int same = _n + SuccOf(diff);
         for (;;)
         {
-            Block? sm = same.Succ;
-            if (sm is null || sm.Jt != b.Jt || !BitSet.Contains(DominatorsOf(sm), b.Id))
+            int sm = SuccOf(same);
+            if (sm == None || _jt[sm] != jtOfB || !Dominates(b, sm))
                 return;
-            if (sm.Val[Atoms.A] == val)
+            if (ValueOf(sm, Atoms.A) == val)
                 break;
-            same = sm.Ef;
+            same = _n + sm;
         }
 
-        Block pull = same.Succ!;
-        same.Succ = pull.Jf;
-        pull.Jf = diff.Succ;
+        int pull = SuccOf(same);
+        SetSucc(same, _jf[pull]);
+        _jf[pull] = SuccOf(diff);
         RedirectToPulled(b, diff, pull, atTop);
         NoteBranchMovement();
     }
 
     /// <summary>The mirror image of <see cref="PullUpOr"/> for "A and B", along true chains.</summary>
-    private void PullUpAnd(Block b)
+    private void PullUpAnd(int b)
     {
-        Edge? ep = b.InEdges;
-        if (ep is null)
+        int first = _inHead[b];
+        if (first == None)
             return;
 
-        uint val = ep.Pred!.Val[Atoms.A];
-        for (ep = ep.Next; ep is not null; ep = ep.Next)
+        uint val = ValueOf(PredOf(first), Atoms.A);
+        for (int e = _inNext[first]; e != None; e = _inNext[e])
         {
-            if (val != ep.Pred!.Val[Atoms.A])
+            if (val != ValueOf(PredOf(e), Atoms.A))
                 return;
         }
 
-        Block firstPred = b.InEdges!.Pred!;
-        Edge diff = firstPred.Jt == b ? firstPred.Et : firstPred.Ef;
+        int firstPred = PredOf(first);
+        int diff = _jt[firstPred] == b ? firstPred : _n + firstPred;
+        int jfOfB = _jf[b];
 
         bool atTop = true;
         for (;;)
         {
-            Block? d = diff.Succ;
-            if (d is null || d.Jf != b.Jf || !BitSet.Contains(DominatorsOf(d), b.Id))
+            int d = SuccOf(diff);
+            if (d == None || _jf[d] != jfOfB || !Dominates(b, d))
                 return;
-            if (d.Val[Atoms.A] != val)
+            if (ValueOf(d, Atoms.A) != val)
                 break;
-            diff = d.Et;
+            diff = d;
             atTop = false;
         }
 
-        Edge same = diff.Succ!.Et;
+        int same = SuccOf(diff);
         for (;;)
         {
-            Block? sm = same.Succ;
-            if (sm is null || sm.Jf != b.Jf || !BitSet.Contains(DominatorsOf(sm), b.Id))
+            int sm = SuccOf(same);
+            if (sm == None || _jf[sm] != jfOfB || !Dominates(b, sm))
                 return;
-            if (sm.Val[Atoms.A] == val)
+            if (ValueOf(sm, Atoms.A) == val)
                 break;
-            same = sm.Et;
+            same = sm;
         }
 
-        Block pull = same.Succ!;
-        same.Succ = pull.Jt;
-        pull.Jt = diff.Succ;
+        int pull = SuccOf(same);
+        SetSucc(same, _jt[pull]);
+        _jt[pull] = SuccOf(diff);
         RedirectToPulled(b, diff, pull, atTop);
         NoteBranchMovement();
     }
@@ -191,22 +208,22 @@ internal sealed partial class OptimizerState
     /// At the top of the chain every predecessor of <paramref name="b"/> must now go to the pulled-up
     /// block; inside the chain only the one pointer above it changes.
     /// </summary>
-    private static void RedirectToPulled(Block b, Edge diff, Block pull, bool atTop)
+    private void RedirectToPulled(int b, int diff, int pull, bool atTop)
     {
         if (atTop)
         {
-            for (Edge? ep = b.InEdges; ep is not null; ep = ep.Next)
+            for (int e = _inHead[b]; e != None; e = _inNext[e])
             {
-                Block pred = ep.Pred!;
-                if (pred.Jt == b)
-                    pred.Jt = pull;
+                int pred = PredOf(e);
+                if (_jt[pred] == b)
+                    _jt[pred] = pull;
                 else
-                    pred.Jf = pull;
+                    _jf[pred] = pull;
             }
         }
         else
         {
-            diff.Succ = pull;
+            SetSucc(diff, pull);
         }
     }
 }

@@ -7,158 +7,115 @@ namespace KdtCapture.Filters.Optimizer;
 internal sealed partial class OptimizerState
 {
     /// <summary>
-    /// Makes every branch to a block go to the last (highest-numbered) live block equal to it, until
-    /// no branch moves (libpcap's intern_blocks).
+    /// Merges equal blocks: afterwards no two reachable blocks have the same branch, successors
+    /// and live statements (libpcap's intern_blocks).
     /// </summary>
     /// <remarks>
-    /// libpcap compares every pair of live blocks; equality is an equivalence, so a table of the
-    /// blocks seen so far, walked from the highest number down, finds the same partner (the
-    /// lowest-numbered equal block above) in linear time.
+    /// libpcap compares all pairs of live blocks, redirects branches to the highest-numbered equal
+    /// block, and repeats until nothing moves, which takes one round per level of merging. Its
+    /// fixed point is the graph in which equal sub-graphs are shared, unique up to which of
+    /// several equal blocks represents them, and equal blocks print identically. So one pass
+    /// from the returns upwards, giving each block the representative of its equals once its
+    /// successors have theirs, ends in the same program. Equal blocks have equal successors and
+    /// hence the same level, so only blocks of one level are compared.
     /// </remarks>
     public void InternBlocks()
     {
-        int n = _blockCount;
-        Dictionary<Block, Block>? seen = null;
-        if (n > SmallGraph)
+        FindLevels();
+        EnsureLength(ref _representative, _n);
+        for (int level = 0; level <= _level[_root]; level++)
         {
-            EnsureLength(ref _blockHashes, n);
-            seen = _internTable ??= new Dictionary<Block, Block>(new BlockEquality(this));
-        }
-        bool changed;
-        do
-        {
-            changed = false;
-            for (int i = 0; i < n; i++)
-                _blocks[i].Link = null;
-            MarkLiveBlocks();
-
-            if (n <= SmallGraph)
-                FindEqualBlocksPairwise(n);
-            else
-                FindEqualBlocksHashed(n, seen!);
-
-            // Redirect every block's branches, the unreachable ones' too, as libpcap does.
-            for (int i = 0; i < n; i++)
+            _distinct.Clear();
+            _byContent?.Clear();
+            for (int b = _levelHead[level]; b != None; b = _levelNext[b])
             {
-                Block p = _blocks[i];
-                if (p.Jt is null)
-                    continue;
-                if (p.Jt.Link is { } jt)
+                if (_jt[b] != None)
                 {
-                    changed = true;
-                    p.Jt = jt;
+                    _jt[b] = _representative[_jt[b]];
+                    _jf[b] = _representative[_jf[b]];
                 }
-                if (p.Jf!.Link is { } jf)
-                {
-                    changed = true;
-                    p.Jf = jf;
-                }
+                _representative[b] = Intern(b);
             }
         }
-        while (changed);
-        seen?.Clear();
+        _distinct.Clear();
+        _byContent?.Clear();
     }
 
-    private int[] _blockHashes = [];
-    private Dictionary<Block, Block>? _internTable;
+    /// <summary>The representative of each block once its level has been interned.</summary>
+    private int[] _representative = [];
 
-    /// <summary>Up to this many blocks, comparing all pairs (as libpcap does) is cheaper than hashing.</summary>
-    private const int SmallGraph = 24;
+    /// <summary>Up to this many distinct blocks in a level, comparing with each is cheaper than hashing.</summary>
+    private const int LinearInternLimit = 16;
 
-    private void FindEqualBlocksPairwise(int n)
+    /// <summary>The distinct blocks of the level being interned.</summary>
+    private readonly List<int> _distinct = [];
+    private Dictionary<int, int>? _byContent;
+
+    /// <summary>The first block of this level seen equal to <paramref name="b"/>, or <paramref name="b"/> itself.</summary>
+    private int Intern(int b)
     {
-        for (int i = n - 2; i >= 0; i--)
+        if (_distinct.Count < LinearInternLimit)
         {
-            Block bi = _blocks[i];
-            if (!_ic.IsMarked(bi))
-                continue;
-            for (int j = i + 1; j < n; j++)
+            foreach (int d in _distinct)
             {
-                Block bj = _blocks[j];
-                if (_ic.IsMarked(bj) && AreEqual(bi, bj))
-                {
-                    bi.Link = bj.Link ?? bj;
-                    break;
-                }
+                if (AreEqual(d, b))
+                    return d;
             }
-        }
-    }
-
-    private void FindEqualBlocksHashed(int n, Dictionary<Block, Block> seen)
-    {
-        seen.Clear();
-        for (int i = n - 1; i >= 0; i--)
-        {
-            Block b = _blocks[i];
-            if (!_ic.IsMarked(b))
-                continue;
-            _blockHashes[i] = HashOf(b);
-            if (seen.TryGetValue(b, out Block? equal))
-                b.Link = equal.Link ?? equal;
-            seen[b] = b;
-        }
-    }
-
-    /// <summary>A hash consistent with <see cref="AreEqual"/>: branch, successors and live statements.</summary>
-    private static int HashOf(Block b)
-    {
-        var hash = new HashCode();
-        hash.Add(b.S.Code);
-        hash.Add(b.S.K);
-        hash.Add(b.Jt is null ? -1 : (int)b.Jt.Id);
-        hash.Add(b.Jf is null ? -1 : (int)b.Jf.Id);
-        for (Slist? s = b.Stmts; s is not null; s = s.Next)
-        {
-            if (s.S.Code == Atoms.Nop)
-                continue;
-            hash.Add(s.S.Code);
-            hash.Add(s.S.K);
-        }
-        return hash.ToHashCode();
-    }
-
-    /// <summary>Block equality for interning, with hashes computed once per round (indexed by block id).</summary>
-    private sealed class BlockEquality(OptimizerState state) : IEqualityComparer<Block>
-    {
-        public bool Equals(Block? x, Block? y) => x == y || (x is not null && y is not null && AreEqual(x, y));
-
-        public int GetHashCode(Block b) => state._blockHashes[b.Id];
-    }
-
-    private void MarkLiveBlocks()
-    {
-        _ic.UnmarkAll();
-        _walk.Clear();
-        _walk.Push(Root);
-        while (_walk.TryPop(out Block? b))
-        {
-            if (_ic.IsMarked(b!))
-                continue;
-            _ic.Mark(b!);
-            if (Class(b!.S.Code) != Ret)
+            _distinct.Add(b);
+            if (_distinct.Count == LinearInternLimit)
             {
-                _walk.Push(b.Jf);
-                _walk.Push(b.Jt);
+                _byContent ??= new Dictionary<int, int>(new BlockContent(this));
+                foreach (int d in _distinct)
+                    _byContent[d] = d;
             }
+            return b;
         }
+        if (_byContent!.TryGetValue(b, out int equal))
+            return equal;
+        _byContent.Add(b, b);
+        return b;
     }
 
     /// <summary>Same branch, same successors, and the same live statements.</summary>
-    private static bool AreEqual(Block b0, Block b1)
+    private bool AreEqual(int b0, int b1)
     {
-        if (b0.S.Code != b1.S.Code || b0.S.K != b1.S.K || b0.Jt != b1.Jt || b0.Jf != b1.Jf)
+        if (_code[b0] != _code[b1] || _k[b0] != _k[b1] || _jt[b0] != _jt[b1] || _jf[b0] != _jf[b1])
             return false;
-        Slist? x = b0.Stmts, y = b1.Stmts;
+        int x = _first[b0], xEnd = _end[b0];
+        int y = _first[b1], yEnd = _end[b1];
         for (;;)
         {
-            x = NextLive(x);
-            y = NextLive(y);
-            if (x is null || y is null)
-                return x is null && y is null;
-            if (x.S.Code != y.S.Code || x.S.K != y.S.K)
+            x = NextLive(x, xEnd);
+            y = NextLive(y, yEnd);
+            if (x == xEnd || y == yEnd)
+                return x == xEnd && y == yEnd;
+            if (_stmtCode[x] != _stmtCode[y] || _stmtK[x] != _stmtK[y])
                 return false;
-            x = x.Next;
-            y = y.Next;
+            x++;
+            y++;
+        }
+    }
+
+    /// <summary>Block equality for interning (<see cref="AreEqual"/>) with a hash consistent with it.</summary>
+    private sealed class BlockContent(OptimizerState state) : IEqualityComparer<int>
+    {
+        public bool Equals(int x, int y) => x == y || state.AreEqual(x, y);
+
+        public int GetHashCode(int b)
+        {
+            var hash = new HashCode();
+            hash.Add(state._code[b]);
+            hash.Add(state._k[b]);
+            hash.Add(state._jt[b]);
+            hash.Add(state._jf[b]);
+            for (int s = state._first[b]; s < state._end[b]; s++)
+            {
+                if (state._stmtCode[s] == Atoms.Nop)
+                    continue;
+                hash.Add(state._stmtCode[s]);
+                hash.Add(state._stmtK[s]);
+            }
+            return hash.ToHashCode();
         }
     }
 

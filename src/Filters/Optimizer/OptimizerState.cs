@@ -1,12 +1,22 @@
 using System.Runtime.CompilerServices;
 using KdtCapture.Filters.Icode;
+using static KdtCapture.Filters.Cbpf.Cbpf;
 
 namespace KdtCapture.Filters.Optimizer;
 
 /// <summary>
-/// The state of one optimization: the blocks and edges numbered once at the start, the level lists,
-/// dominator sets, and the value table. The optimizer passes live in the partial files beside this one.
+/// The state of one optimization. The graph is copied into flat arrays indexed by block id
+/// (libpcap's numbering: depth-first preorder from the root, true branch first), the passes run
+/// on those, and the result is written back to the <see cref="Block"/> objects at the end: the
+/// passes then touch a few compact arrays instead of chasing object references, and store no
+/// references (no GC write barriers). The passes themselves are in the partial files beside this one.
 /// </summary>
+/// <remarks>
+/// Edges are numbered as libpcap numbers them: block i's true edge is i, its false edge i + n.
+/// An edge's successor is therefore <c>_jt[i]</c> or <c>_jf[i]</c>, and rewriting that entry is
+/// libpcap's assignment through a <c>struct block **</c>. Block i's statements are the slots
+/// <c>[_first[i], _end[i])</c> of the statement arrays, in list order.
+/// </remarks>
 internal sealed partial class OptimizerState
 {
     private const string TooComplex = "filter is too complex to optimize";
@@ -14,29 +24,73 @@ internal sealed partial class OptimizerState
     /// <summary>libpcap gives up on a loop after this many passes in a row that only moved branches.</summary>
     private const int BranchMovementPassLimit = 100;
 
+    /// <summary>No successor (the branches of a return).</summary>
+    private const int None = -1;
+
     // The buffers below are kept from one optimization to the next on the same thread (a compiler
-    // runs the optimizer once per expression), so only their first _blockCount/_edgeCount entries
-    // belong to the current graph.
+    // runs the optimizer once per expression), so only their first n entries belong to the graph.
     [ThreadStatic]
     private static OptimizerState? t_cached;
 
     private IcodeGraph _ic = null!;
-    /// <summary>Every block reachable at the start, by id (preorder, true branch first). Never renumbered.</summary>
+    private int _n;
+    private int _root;
+    /// <summary>The block objects by id, for writing the result back.</summary>
     private Block[] _blocks = [];
-    private int _blockCount;
-    /// <summary>Edges by id: the true edge of block i is i, its false edge is i + block count.</summary>
-    private Edge[] _edges = [];
-    private int _edgeCount;
+
+    // Each block's branch: opcode, operand, successors (None for returns).
+    private int[] _code = [];
+    private uint[] _k = [];
+    private int[] _jt = [];
+    private int[] _jf = [];
+
+    // Statements: block i owns slots [_first[i], _end[i]); a dropped list has _end == _first.
+    private int[] _first = [];
+    private int[] _end = [];
+    private bool[] _dropped = [];
+    private int[] _stmtCode = [];
+    private uint[] _stmtK = [];
+    /// <summary>The list cell of each slot, for writing the result back.</summary>
+    private Slist[] _cells = [];
+    private int _stmtCount;
+
+    // Levels: 0 for returns; the blocks of a level are chained through _levelNext from _levelHead.
+    private int[] _level = [];
+    private int[] _levelHead = [];
+    private int[] _levelNext = [];
+    private int[] _visited = [];
+    private int _visitStamp;
+
+    // Data flow, per block.
+    private uint[] _def = [];
+    private uint[] _kill = [];
+    private uint[] _inUse = [];
+    private uint[] _outUse = [];
+    /// <summary>Value numbers of M[0..15], A and X on exit: block i's are [i * Atoms, (i + 1) * Atoms).</summary>
+    private uint[] _val = [];
+    /// <summary>The value the branch compares A with (libpcap's oval).</summary>
+    private uint[] _oval = [];
+
+    // Edges: opcode of the branch (negated on false edges) and in-edge lists (heads per block).
+    private int[] _edgeCode = [];
+    private int[] _inHead = [];
+    private int[] _inNext = [];
+
     private int _nodeWords;
     private int _edgeWords;
-    /// <summary>Blocks by level (0 = returns), each list chained through <see cref="Block.Link"/>.</summary>
-    private Block?[] _levels = [];
     /// <summary>Dominators of block i: words [i * _nodeWords, (i + 1) * _nodeWords).</summary>
     private uint[] _dominators = [];
-    /// <summary>Edge dominators of edge i: words [i * _edgeWords, (i + 1) * _edgeWords).</summary>
+    /// <summary>Edge dominators of edge e: words [e * _edgeWords, (e + 1) * _edgeWords).</summary>
     private uint[] _edgeDominators = [];
+
     private readonly ValueNumbering _values = new();
-    private readonly Walk _walk = new();
+    private Block[] _pending = new Block[64];
+    private int[] _walk = new int[64];
+
+    /// <summary>Set when the block being optimized had its statements or branch rewritten.</summary>
+    private bool _edited;
+    // Local use-def of each block, valid as long as its statements and branch are unchanged.
+    private uint[] _localUse = [];
 
     /// <summary>Cleared by any change; a pass that leaves it set reached the fixed point.</summary>
     private bool _done;
@@ -45,77 +99,173 @@ internal sealed partial class OptimizerState
 
     private OptimizerState() { }
 
-    /// <summary>This thread's optimizer, set up for <paramref name="ic"/> (libpcap's opt_init).</summary>
+    /// <summary>This thread's optimizer, loaded with <paramref name="ic"/> (libpcap's opt_init).</summary>
     public static OptimizerState For(IcodeGraph ic)
     {
         var state = t_cached ?? new OptimizerState();
         t_cached = null; // not shared while in use, should the optimizer ever be reentered
-        state.Begin(ic);
+        state.Load(ic);
         return state;
     }
 
     /// <summary>Drops the references to the graph and makes the buffers available again.</summary>
     public void Release()
     {
-        Array.Clear(_blocks, 0, _blockCount);
-        Array.Clear(_edges, 0, _edgeCount);
-        Array.Clear(_levels, 0, _blockCount);
-        _walk.Clear();
+        Array.Clear(_blocks, 0, _n);
+        Array.Clear(_cells, 0, _stmtCount);
         _ic = null!;
         t_cached = this;
     }
 
-    private void Begin(IcodeGraph ic)
+    private void Load(IcodeGraph ic)
     {
         _ic = ic;
-        Block? root = ic.Root;
-        if (root is null)
-            throw new FilterCompileException("filter has no instructions; please report this as a libpcap issue");
+        Block root = ic.Root
+            ?? throw new FilterCompileException("filter has no instructions; please report this as a libpcap issue");
 
-        ic.UnmarkAll();
-        int count = CountBlocks(root);
-        long edgeCount = 2L * count;
-        int nodeWords = BitSet.WordsFor(count);
+        int n = NumberBlocks(root);
+        long edgeCount = 2L * n;
+        int nodeWords = BitSet.WordsFor(n);
         int edgeWords = BitSet.WordsFor((int)Math.Min(edgeCount, int.MaxValue));
-        if (edgeCount > int.MaxValue || (long)count * nodeWords > int.MaxValue || edgeCount * edgeWords > int.MaxValue)
+        if (edgeCount > int.MaxValue || (long)n * nodeWords > int.MaxValue || edgeCount * edgeWords > int.MaxValue
+            || (long)n * Block.Atoms > int.MaxValue)
             throw new FilterCompileException(TooComplex);
 
-        _blockCount = count;
-        _edgeCount = (int)edgeCount;
+        _n = n;
+        _root = 0;
         _nodeWords = nodeWords;
         _edgeWords = edgeWords;
-        EnsureLength(ref _blocks, count);
-        EnsureLength(ref _edges, _edgeCount);
-        EnsureLength(ref _levels, count);
-        EnsureLength(ref _dominators, count * nodeWords);
-        EnsureLength(ref _edgeDominators, _edgeCount * edgeWords);
-
-        ic.UnmarkAll();
-        NumberBlocks(root);
+        if (_code.Length < n)
+            Grow(n);
+        EnsureLength(ref _dominators, n * nodeWords);
+        EnsureLength(ref _edgeDominators, 2 * n * edgeWords);
 
         int statements = 0;
-        for (int i = 0; i < count; i++)
+        for (int i = 0; i < n; i++)
         {
             Block b = _blocks[i];
-            b.Et.Id = (uint)i;
-            b.Ef.Id = (uint)(count + i);
-            _edges[i] = b.Et;
-            _edges[count + i] = b.Ef;
-            b.Et.Pred = b;
-            b.Ef.Pred = b;
-            statements += CountLiveStatements(b.Stmts) + 1;
+            _code[i] = b.S.Code;
+            _k[i] = b.S.K;
+            _jt[i] = b.Jt is null ? None : (int)b.Jt.Id;
+            _jf[i] = b.Jf is null ? None : (int)b.Jf.Id;
+            _dropped[i] = false;
+            _first[i] = statements;
+            for (Slist? s = b.Stmts; s is not null; s = s.Next)
+            {
+                if (statements == _stmtCode.Length)
+                {
+                    int size = Math.Max(64, statements * 2);
+                    Array.Resize(ref _stmtCode, size);
+                    Array.Resize(ref _stmtK, size);
+                    Array.Resize(ref _cells, size);
+                }
+                _stmtCode[statements] = s.S.Code;
+                _stmtK[statements] = s.S.K;
+                _cells[statements] = s;
+                statements++;
+            }
+            _end[i] = statements;
         }
-        // At most three value numbers per statement and pass.
-        _values.EnsureCapacity(3 * statements);
+        _stmtCount = statements;
+        for (int i = 0; i < n; i++)
+            ComputeLocalUseDef(i);
+
+        // libpcap sizes its value table at three values per statement (the branch counting as one).
+        int live = 0;
+        for (int s = 0; s < statements; s++)
+        {
+            if (_stmtCode[s] != Atoms.Nop)
+                live++;
+        }
+        _values.EnsureCapacity(3 * (live + n));
+    }
+
+    /// <summary>Ids in depth-first preorder, true branch before false branch; returns the count.</summary>
+    private int NumberBlocks(Block root)
+    {
+        _ic.UnmarkAll();
+        int n = 0;
+        int depth = 0;
+        _pending[depth++] = root;
+        while (depth > 0)
+        {
+            Block b = _pending[--depth];
+            if (_ic.IsMarked(b))
+                continue;
+            _ic.Mark(b);
+            b.Id = (uint)n;
+            EnsureLength(ref _blocks, n + 1);
+            _blocks[n++] = b;
+            if (b.Jt is not null)
+            {
+                if (depth + 2 > _pending.Length)
+                    Array.Resize(ref _pending, _pending.Length * 2);
+                _pending[depth++] = b.Jf!;
+                _pending[depth++] = b.Jt;
+            }
+        }
+        Array.Clear(_pending, 0, _pending.Length);
+        return n;
+    }
+
+    private void Grow(int n)
+    {
+        int size = Math.Max(n, _code.Length * 2);
+        Array.Resize(ref _code, size);
+        Array.Resize(ref _k, size);
+        Array.Resize(ref _jt, size);
+        Array.Resize(ref _jf, size);
+        Array.Resize(ref _first, size);
+        Array.Resize(ref _end, size);
+        Array.Resize(ref _dropped, size);
+        Array.Resize(ref _level, size);
+        Array.Resize(ref _levelHead, size);
+        Array.Resize(ref _levelNext, size);
+        Array.Resize(ref _visited, size);
+        Array.Resize(ref _def, size);
+        Array.Resize(ref _kill, size);
+        Array.Resize(ref _inUse, size);
+        Array.Resize(ref _localUse, size);
+        Array.Resize(ref _outUse, size);
+        Array.Resize(ref _oval, size);
+        Array.Resize(ref _inHead, size);
+        Array.Resize(ref _val, size * Block.Atoms);
+        Array.Resize(ref _edgeCode, size * 2);
+        Array.Resize(ref _inNext, size * 2);
+        _visitStamp = 0;
+        Array.Clear(_visited);
     }
 
     private static void EnsureLength<T>(ref T[] array, int length)
     {
         if (array.Length < length)
-            array = new T[Math.Max(length, array.Length * 2)];
+            Array.Resize(ref array, Math.Max(length, array.Length * 2));
     }
 
-    private Block Root => _ic.Root!;
+    /// <summary>Puts the optimized graph back into the block objects (before the root is skipped).</summary>
+    public void Store()
+    {
+        for (int i = 0; i < _n; i++)
+        {
+            Block b = _blocks[i];
+            b.S.Code = _code[i];
+            b.S.K = _k[i];
+            b.Jt = _jt[i] == None ? null : _blocks[_jt[i]];
+            b.Jf = _jf[i] == None ? null : _blocks[_jf[i]];
+            if (_dropped[i])
+            {
+                b.Stmts = null;
+                continue;
+            }
+            for (int s = _first[i]; s < _end[i]; s++)
+            {
+                Stmt stmt = _cells[s].S;
+                stmt.Code = _stmtCode[s];
+                stmt.K = _stmtK[s];
+            }
+        }
+        _ic.Root = _blocks[_root];
+    }
 
     /// <summary>libpcap's opt_loop: passes until one changes nothing (or only shuffles branches for too long).</summary>
     public void Run(bool doStatements)
@@ -161,55 +311,27 @@ internal sealed partial class OptimizerState
     /// <summary>A change that only moves a branch.</summary>
     private void NoteBranchMovement() => _done = false;
 
-    private Span<uint> DominatorsOf(Block b) => _dominators.AsSpan((int)b.Id * _nodeWords, _nodeWords);
+    /// <summary>The block an edge leaves.</summary>
+    private int PredOf(int edge) => edge < _n ? edge : edge - _n;
 
-    private Span<uint> EdgeDominatorsOf(Edge e) => _edgeDominators.AsSpan((int)e.Id * _edgeWords, _edgeWords);
+    /// <summary>The block an edge leads to.</summary>
+    private int SuccOf(int edge) => edge < _n ? _jt[edge] : _jf[edge - _n];
 
-    private static int CountLiveStatements(Slist? s)
+    private void SetSucc(int edge, int block)
     {
-        int n = 0;
-        for (; s is not null; s = s.Next)
-        {
-            if (s.S.Code != Atoms.Nop)
-                n++;
-        }
-        return n;
+        if (edge < _n)
+            _jt[edge] = block;
+        else
+            _jf[edge - _n] = block;
     }
 
-    private int CountBlocks(Block root)
-    {
-        int n = 0;
-        _walk.Clear();
-        _walk.Push(root);
-        while (_walk.TryPop(out Block? b))
-        {
-            if (b is null || _ic.IsMarked(b))
-                continue;
-            _ic.Mark(b);
-            n++;
-            _walk.Push(b.Jf);
-            _walk.Push(b.Jt);
-        }
-        return n;
-    }
+    private Span<uint> ValuesOf(int block) => _val.AsSpan(block * Block.Atoms, Block.Atoms);
 
-    /// <summary>Ids in depth-first preorder, true branch before false branch.</summary>
-    private void NumberBlocks(Block root)
-    {
-        uint n = 0;
-        _walk.Clear();
-        _walk.Push(root);
-        while (_walk.TryPop(out Block? b))
-        {
-            if (b is null || _ic.IsMarked(b))
-                continue;
-            _ic.Mark(b);
-            b.Id = n;
-            _blocks[n++] = b;
-            _walk.Push(b.Jf);
-            _walk.Push(b.Jt);
-        }
-    }
+    private uint ValueOf(int block, int atom) => _val[block * Block.Atoms + atom];
+
+    private bool IsReturn(int block) => _jt[block] == None;
+
+    // ---- Levels ----
 
     /// <summary>
     /// Levels: returns are level 0, any other block is one above the higher of its successors. Each
@@ -217,15 +339,25 @@ internal sealed partial class OptimizerState
     /// </summary>
     private void FindLevels()
     {
-        Array.Clear(_levels, 0, _blockCount);
-        _ic.UnmarkAll();
-        if (RuntimeHelpers.TryEnsureSufficientExecutionStack() && FindLevels(Root, _ic.CurMark, depth: 0))
+        Array.Clear(_levelHead, 0, _n);
+        _levelHead.AsSpan(0, _n).Fill(None);
+        NextVisit();
+        if (RuntimeHelpers.TryEnsureSufficientExecutionStack() && FindLevels(_root, depth: 0))
             return;
 
         // Too deep to recurse safely: start over with an explicit stack.
-        Array.Clear(_levels, 0, _blockCount);
-        _ic.UnmarkAll();
+        _levelHead.AsSpan(0, _n).Fill(None);
+        NextVisit();
         FindLevelsWithoutRecursion();
+    }
+
+    private void NextVisit()
+    {
+        if (++_visitStamp == int.MaxValue)
+        {
+            Array.Clear(_visited);
+            _visitStamp = 1;
+        }
     }
 
     /// <summary>
@@ -235,25 +367,24 @@ internal sealed partial class OptimizerState
     internal const int MaxRecursionDepth = 800;
 
     /// <summary>The recursive walk; false if the graph is deeper than <see cref="MaxRecursionDepth"/>.</summary>
-    private bool FindLevels(Block b, int mark, int depth)
+    private bool FindLevels(int b, int depth)
     {
-        if (b.Mark == mark)
+        if (_visited[b] == _visitStamp)
             return true;
         if (depth > MaxRecursionDepth)
             return false;
-        b.Mark = mark;
-        b.Link = null;
-        Block? jt = b.Jt;
-        if (jt is null)
+        _visited[b] = _visitStamp;
+        int jt = _jt[b];
+        if (jt == None)
         {
-            b.Level = 0;
+            _level[b] = 0;
         }
         else
         {
-            Block jf = b.Jf!;
-            if (!FindLevels(jt, mark, depth + 1) || !FindLevels(jf, mark, depth + 1))
+            int jf = _jf[b];
+            if (!FindLevels(jt, depth + 1) || !FindLevels(jf, depth + 1))
                 return false;
-            b.Level = Math.Max(jt.Level, jf.Level) + 1;
+            _level[b] = Math.Max(_level[jt], _level[jf]) + 1;
         }
         AddToLevel(b);
         return true;
@@ -261,129 +392,133 @@ internal sealed partial class OptimizerState
 
     private void FindLevelsWithoutRecursion()
     {
-        _walk.Clear();
-        _walk.Push(Root);
-        while (_walk.Count > 0)
+        // Entries are block ids; a negated entry (~id) means "both successors are done".
+        int depth = 0;
+        Push(ref depth, _root);
+        while (depth > 0)
         {
-            Block b = _walk.Top!;
-            switch (_walk.TopStage)
+            int entry = _walk[--depth];
+            if (entry < 0)
             {
-                case 0:
-                    if (_ic.IsMarked(b))
-                    {
-                        _walk.Pop();
-                        break;
-                    }
-                    _ic.Mark(b);
-                    b.Link = null;
-                    if (b.Jt is null)
-                    {
-                        b.Level = 0;
-                        AddToLevel(b);
-                        _walk.Pop();
-                        break;
-                    }
-                    _walk.TopStage = 1;
-                    _walk.Push(b.Jt);
-                    break;
-                case 1:
-                    _walk.TopStage = 2;
-                    _walk.Push(b.Jf!);
-                    break;
-                default:
-                    b.Level = Math.Max(b.Jt!.Level, b.Jf!.Level) + 1;
-                    AddToLevel(b);
-                    _walk.Pop();
-                    break;
+                int done = ~entry;
+                _level[done] = Math.Max(_level[_jt[done]], _level[_jf[done]]) + 1;
+                AddToLevel(done);
+                continue;
             }
+            if (_visited[entry] == _visitStamp)
+                continue;
+            _visited[entry] = _visitStamp;
+            if (_jt[entry] == None)
+            {
+                _level[entry] = 0;
+                AddToLevel(entry);
+                continue;
+            }
+            Push(ref depth, ~entry);
+            Push(ref depth, _jf[entry]);
+            Push(ref depth, _jt[entry]);
         }
     }
 
-    private void AddToLevel(Block b)
+    private void Push(ref int depth, int entry)
     {
-        b.Link = _levels[b.Level];
-        _levels[b.Level] = b;
+        if (depth == _walk.Length)
+            Array.Resize(ref _walk, _walk.Length * 2);
+        _walk[depth++] = entry;
     }
+
+    private void AddToLevel(int b)
+    {
+        int level = _level[b];
+        _levelNext[b] = _levelHead[level];
+        _levelHead[level] = b;
+    }
+
+    // ---- Dominators ----
 
     /// <summary>Block dominators, from the root down the levels. Assumes the graph is leveled.</summary>
     private void FindDominators()
     {
-        _dominators.AsSpan(0, _blockCount * _nodeWords).Fill(uint.MaxValue);
-        Block root = Root;
-        DominatorsOf(root).Clear();
-        for (int level = root.Level; level >= 0; level--)
+        int words = _nodeWords;
+        uint[] dom = _dominators;
+        dom.AsSpan(0, _n * words).Fill(uint.MaxValue);
+        dom.AsSpan(_root * words, words).Clear();
+        for (int level = _level[_root]; level >= 0; level--)
         {
-            for (Block? b = _levels[level]; b is not null; b = b.Link)
+            for (int b = _levelHead[level]; b != None; b = _levelNext[b])
             {
-                Span<uint> dom = DominatorsOf(b);
-                BitSet.Insert(dom, b.Id);
-                if (b.Jt is null)
-                    continue;
-                BitSet.IntersectWith(DominatorsOf(b.Jt), dom);
-                BitSet.IntersectWith(DominatorsOf(b.Jf!), dom);
+                BitSet.Insert(dom.AsSpan(b * words, words), (uint)b);
+                if (_jt[b] != None)
+                    BitSet.IntersectBoth(dom, _jt[b] * words, _jf[b] * words, b * words, words);
             }
         }
     }
+
+    /// <summary>Whether block <paramref name="dominator"/> dominates block <paramref name="b"/>.</summary>
+    private bool Dominates(int dominator, int b) =>
+        (_dominators[b * _nodeWords + dominator / BitSet.BitsPerWord] & (1u << (dominator % BitSet.BitsPerWord))) != 0;
 
     /// <summary>Edge dominators: the edges on every path from the root to an edge, the edge included.</summary>
     private void FindEdgeDominators()
     {
-        _edgeDominators.AsSpan(0, _edgeCount * _edgeWords).Fill(uint.MaxValue);
-        Block root = Root;
-        EdgeDominatorsOf(root.Et).Clear();
-        EdgeDominatorsOf(root.Ef).Clear();
-        for (int level = root.Level; level >= 0; level--)
+        int words = _edgeWords;
+        uint[] edom = _edgeDominators;
+        edom.AsSpan(0, 2 * _n * words).Fill(uint.MaxValue);
+        edom.AsSpan(_root * words, words).Clear();
+        edom.AsSpan((_n + _root) * words, words).Clear();
+        for (int level = _level[_root]; level >= 0; level--)
         {
-            for (Block? b = _levels[level]; b is not null; b = b.Link)
+            for (int b = _levelHead[level]; b != None; b = _levelNext[b])
             {
-                PropagateEdgeDominators(b.Et);
-                PropagateEdgeDominators(b.Ef);
+                PropagateEdgeDominators(b, _jt[b]);
+                PropagateEdgeDominators(_n + b, _jf[b]);
             }
         }
     }
 
-    private void PropagateEdgeDominators(Edge e)
+    private void PropagateEdgeDominators(int edge, int succ)
     {
-        Span<uint> edom = EdgeDominatorsOf(e);
-        BitSet.Insert(edom, e.Id);
-        if (e.Succ is { } succ)
-        {
-            BitSet.IntersectWith(EdgeDominatorsOf(succ.Et), edom);
-            BitSet.IntersectWith(EdgeDominatorsOf(succ.Ef), edom);
-        }
+        int words = _edgeWords;
+        BitSet.Insert(_edgeDominators.AsSpan(edge * words, words), (uint)edge);
+        if (succ != None)
+            BitSet.IntersectBoth(_edgeDominators, succ * words, (_n + succ) * words, edge * words, words);
     }
+
+    // ---- Use-def ----
 
     /// <summary>Which atoms each block uses before defining, defines, kills, and must leave for its successors.</summary>
     private void FindUseDef()
     {
-        int maxLevel = Root.Level;
+        int maxLevel = _level[_root];
         for (int level = maxLevel; level >= 0; level--)
         {
-            for (Block? b = _levels[level]; b is not null; b = b.Link)
+            for (int b = _levelHead[level]; b != None; b = _levelNext[b])
             {
-                ComputeLocalUseDef(b);
-                b.OutUse = 0;
+                // The local part is kept up to date as blocks change (see OptimizeBlock).
+                _inUse[b] = _localUse[b];
+                _outUse[b] = 0;
             }
         }
         for (int level = 1; level <= maxLevel; level++)
         {
-            for (Block? b = _levels[level]; b is not null; b = b.Link)
+            for (int b = _levelHead[level]; b != None; b = _levelNext[b])
             {
-                b.OutUse |= b.Jt!.InUse | b.Jf!.InUse;
-                b.InUse |= b.OutUse & ~b.Kill;
+                _outUse[b] |= _inUse[_jt[b]] | _inUse[_jf[b]];
+                _inUse[b] |= _outUse[b] & ~_kill[b];
             }
         }
     }
 
-    private static void ComputeLocalUseDef(Block b)
+    private void ComputeLocalUseDef(int b)
     {
         uint def = 0, use = 0, killed = 0;
-        for (Slist? s = b.Stmts; s is not null; s = s.Next)
+        for (int s = _first[b]; s < _end[b]; s++)
         {
-            if (s.S.Code == Atoms.Nop)
+            int code = _stmtCode[s];
+            if (code == Atoms.Nop)
                 continue;
-            use |= UsedBeforeDefined(Atoms.Used(s.S), def);
-            int atom = Atoms.Defined(s.S);
+            use |= UsedBeforeDefined(Atoms.Used(code, _stmtK[s]), def);
+            int atom = Atoms.Defined(code, _stmtK[s]);
             if (atom >= 0)
             {
                 if (!Atoms.Contains(use, atom))
@@ -392,12 +527,12 @@ internal sealed partial class OptimizerState
             }
         }
         // As in libpcap, only a jump's operands count; what a return reads does not.
-        if (Cbpf.Cbpf.Class(b.S.Code) == Cbpf.Cbpf.Jmp)
-            use |= UsedBeforeDefined(Atoms.Used(b.S), def);
+        if (Class(_code[b]) == Jmp)
+            use |= UsedBeforeDefined(Atoms.Used(_code[b], _k[b]), def);
 
-        b.Def = def;
-        b.Kill = killed;
-        b.InUse = use;
+        _def[b] = def;
+        _kill[b] = killed;
+        _localUse[b] = use;
     }
 
     private static uint UsedBeforeDefined(int atom, uint def)
@@ -414,27 +549,28 @@ internal sealed partial class OptimizerState
         return atom >= 0 && !Atoms.Contains(def, atom) ? Atoms.Mask(atom) : 0;
     }
 
+    // ---- In-edges ----
+
     /// <summary>
     /// In-edge lists, rebuilt from the level lists of the pass (which may be stale after branch
     /// moves, as in libpcap). Each list holds the last linked edge first.
     /// </summary>
     private void FindInEdges()
     {
-        for (int i = 0; i < _blockCount; i++)
-            _blocks[i].InEdges = null;
-        for (int level = Root.Level; level > 0; level--)
+        _inHead.AsSpan(0, _n).Fill(None);
+        for (int level = _level[_root]; level > 0; level--)
         {
-            for (Block? b = _levels[level]; b is not null; b = b.Link)
+            for (int b = _levelHead[level]; b != None; b = _levelNext[b])
             {
-                LinkInEdge(b.Et, b.Jt!);
-                LinkInEdge(b.Ef, b.Jf!);
+                LinkInEdge(b, _jt[b]);
+                LinkInEdge(_n + b, _jf[b]);
             }
         }
     }
 
-    private static void LinkInEdge(Edge parent, Block child)
+    private void LinkInEdge(int edge, int child)
     {
-        parent.Next = child.InEdges;
-        child.InEdges = parent;
+        _inNext[edge] = _inHead[child];
+        _inHead[child] = edge;
     }
 }
