@@ -12,9 +12,6 @@ internal static class BitSet
     /// <summary>Words needed for <paramref name="count"/> members; like libpcap, always one more than strictly needed.</summary>
     public static int WordsFor(int count) => count / BitsPerWord + 1;
 
-    public static bool Contains(ReadOnlySpan<uint> set, uint member) =>
-        (set[(int)(member / BitsPerWord)] & (1u << (int)(member % BitsPerWord))) != 0;
-
     public static void Insert(Span<uint> set, uint member) =>
         set[(int)(member / BitsPerWord)] |= 1u << (int)(member % BitsPerWord);
 

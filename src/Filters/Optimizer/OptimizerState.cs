@@ -61,9 +61,10 @@ internal sealed partial class OptimizerState
     private int[] _visited = [];
     private int _visitStamp;
 
-    // Data flow, per block.
-    private uint[] _def = [];
+    // Data flow, per block. _kill and _localUse depend on the block alone and are kept up to date
+    // as blocks change; the rest is recomputed every pass.
     private uint[] _kill = [];
+    private uint[] _localUse = [];
     private uint[] _inUse = [];
     private uint[] _outUse = [];
     /// <summary>Value numbers of M[0..15], A and X on exit: block i's are [i * Atoms, (i + 1) * Atoms).</summary>
@@ -89,8 +90,6 @@ internal sealed partial class OptimizerState
 
     /// <summary>Set when the block being optimized had its statements or branch rewritten.</summary>
     private bool _edited;
-    // Local use-def of each block, valid as long as its statements and branch are unchanged.
-    private uint[] _localUse = [];
 
     /// <summary>Cleared by any change; a pass that leaves it set reached the fixed point.</summary>
     private bool _done;
@@ -222,7 +221,6 @@ internal sealed partial class OptimizerState
         Array.Resize(ref _levelHead, size);
         Array.Resize(ref _levelNext, size);
         Array.Resize(ref _visited, size);
-        Array.Resize(ref _def, size);
         Array.Resize(ref _kill, size);
         Array.Resize(ref _inUse, size);
         Array.Resize(ref _localUse, size);
@@ -339,7 +337,6 @@ internal sealed partial class OptimizerState
     /// </summary>
     private void FindLevels()
     {
-        Array.Clear(_levelHead, 0, _n);
         _levelHead.AsSpan(0, _n).Fill(None);
         NextVisit();
         if (RuntimeHelpers.TryEnsureSufficientExecutionStack() && FindLevels(_root, depth: 0))
@@ -530,7 +527,6 @@ internal sealed partial class OptimizerState
         if (Class(_code[b]) == Jmp)
             use |= UsedBeforeDefined(Atoms.Used(_code[b], _k[b]), def);
 
-        _def[b] = def;
         _kill[b] = killed;
         _localUse[b] = use;
     }
