@@ -407,12 +407,11 @@ internal sealed partial class CodeGenerator
     {
         if (s2 is not null)
             throw Error($"no mask {s2} supported");
-        var res = NameResolution.LookupHost(s1);
-        if (res is null || res.Count == 0)
+        // libpcap resolves the literal with getaddrinfo, which parses numeric IPv6 as inet_pton does
+        // and gives exactly one address.
+        Span<byte> addr = stackalloc byte[16];
+        if (!Ipv6Literal.TryParse(s1, addr))
             throw Error($"invalid ip6 address {s1}");
-        if (res.Count > 1)
-            throw Error($"{s1} resolved to multiple address");
-        var addr = res[0].Bytes;
         if (masklen > 128)
             throw Error("mask length must be <= 128");
 

@@ -50,53 +50,37 @@ internal sealed class Slist
     }
 }
 
-/// <summary>An edge of the control-flow graph: the jt or jf branch of its predecessor.</summary>
-internal sealed class Edge
-{
-    public uint Id;
-    /// <summary>Opcode of the branch this edge stands for (negated for the false edge).</summary>
-    public int Code;
-    /// <summary>Edge dominators (a bit set over edges), for the optimizer.</summary>
-    public uint[]? Edom;
-    public Block? Succ;
-    public Block? Pred;
-    /// <summary>Next edge in the successor's in-edge list.</summary>
-    public Edge? Next;
-}
-
-/// <summary>A vertex of the control-flow graph.</summary>
+/// <summary>A vertex of the control-flow graph: straight-line statements, then one branch.</summary>
+/// <remarks>
+/// Only what the code generator, optimizer and linearizer exchange lives here; the optimizer keeps
+/// its analyses (dominators, use-def sets, value numbers) in arrays of its own.
+/// </remarks>
 internal sealed class Block
 {
     /// <summary>Number of atoms tracked by data-flow analysis: M[0..15], A and X.</summary>
     public const int Atoms = Cbpf.Cbpf.MemWords + 2;
 
+    /// <summary>Set by the optimizer's numbering.</summary>
     public uint Id;
     /// <summary>Straight-line statements before the branch.</summary>
     public Slist? Stmts;
     /// <summary>The branch (or ret) that ends the block.</summary>
     public readonly Stmt S = new();
+    /// <summary>Traversal mark (see <see cref="IcodeGraph.CurMark"/>).</summary>
     public int Mark;
+    /// <summary>Linearizer: whether the jt/jf branch needs an extra "ja" for a long jump.</summary>
     public uint LongJt;
     public uint LongJf;
-    public int Level;
+    /// <summary>Linearizer: the block's position in the program.</summary>
     public int Offset;
     /// <summary>While generating code: which of jt/jf is still an unresolved back-link (libpcap's "sense").</summary>
     public bool Sense;
-    public readonly Edge Et = new();
-    public readonly Edge Ef = new();
     /// <summary>While generating code: the entry block of the expression this block ends.</summary>
     public Block Head;
-    /// <summary>Used by the optimizer (block interning, levels).</summary>
-    public Block? Link;
-    public uint[]? Dom;
-    public uint[]? Closure;
-    public Edge? InEdges;
-    public uint Def;
-    public uint Kill;
-    public uint InUse;
-    public uint OutUse;
-    public int Oval;
-    public readonly uint[] Val = new uint[Atoms];
+    /// <summary>Successor when the branch is taken (libpcap's JT(b)).</summary>
+    public Block? Jt;
+    /// <summary>Successor when the branch is not taken (libpcap's JF(b)).</summary>
+    public Block? Jf;
 
     public Block(int code)
     {
@@ -116,46 +100,11 @@ internal sealed class Block
         Mark = 0;
         LongJt = 0;
         LongJf = 0;
-        Level = 0;
         Offset = 0;
         Sense = false;
-        ResetEdge(Et);
-        ResetEdge(Ef);
         Head = this;
-        Link = null;
-        Dom = null;
-        Closure = null;
-        InEdges = null;
-        Def = 0;
-        Kill = 0;
-        InUse = 0;
-        OutUse = 0;
-        Oval = 0;
-        Array.Clear(Val);
-
-        static void ResetEdge(Edge e)
-        {
-            e.Id = 0;
-            e.Code = 0;
-            e.Edom = null;
-            e.Succ = null;
-            e.Pred = null;
-            e.Next = null;
-        }
-    }
-
-    /// <summary>Successor when the branch is taken (libpcap's JT(b)).</summary>
-    public Block? Jt
-    {
-        get => Et.Succ;
-        set => Et.Succ = value;
-    }
-
-    /// <summary>Successor when the branch is not taken (libpcap's JF(b)).</summary>
-    public Block? Jf
-    {
-        get => Ef.Succ;
-        set => Ef.Succ = value;
+        Jt = null;
+        Jf = null;
     }
 }
 

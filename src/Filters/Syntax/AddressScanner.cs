@@ -133,6 +133,15 @@ internal static class AddressScanner
     public static int V6(ReadOnlySpan<char> s)
     {
         int run = RunLength(s);
+        s = s[..run];
+        // Eight groups need seven colons, six groups and an IPv4 tail six; anything shorter needs
+        // "::". Prefixes have no more colons than the whole run, so this rules them all out at once.
+        int colons = s.Count(':');
+        if (colons < 6 || (colons == 6 && !s.Contains('.')))
+        {
+            if (s.IndexOf("::") < 0)
+                return 0;
+        }
         for (int len = run; len >= 2; len--)
         {
             if (IsV6(s[..len]))

@@ -12,6 +12,9 @@ internal sealed class FilterParser
 {
     private const string SyntaxErrorMessage = "can't parse filter expression: syntax error";
 
+    /// <summary>Actions by table rule number (rule 0 is the start rule, which has none).</summary>
+    private static readonly RuleAction?[] Actions = [null, .. FilterGrammar.Rules.Select(r => r.Action)];
+
     private readonly Lexer _lexer;
 
     public CodeGenerator Gen { get; }
@@ -50,25 +53,28 @@ internal sealed class FilterParser
         var values = t_values ?? new SemanticValue[66];
         t_states = null;
         t_values = null;
+        int used = 0;
         try
         {
-            Run(ref states, ref values);
+            used = Run(ref states, ref values);
         }
         finally
         {
-            Array.Clear(values);
+            // Drop references to this parse's blocks and strings (the slot above the top too).
+            Array.Clear(values, 0, Math.Min(values.Length, used + 2));
             t_states = states;
             t_values = values;
         }
     }
 
-    private void Run(ref int[] states, ref SemanticValue[] values)
+    /// <summary>Runs the automaton; returns the deepest stack depth reached.</summary>
+    private int Run(ref int[] states, ref SemanticValue[] values)
     {
         int sp = 0;
+        int deepest = 0;
         states[0] = 0;
         int lookahead = -1;
 
-        var rules = FilterGrammar.Rules;
         while (true)
         {
             int state = states[sp];
@@ -90,7 +96,7 @@ internal sealed class FilterParser
             }
 
             if (action == ParserTables.Accept)
-                return;
+                return deepest;
 
             if (action == ParserTables.Error || action == 0)
             {
@@ -104,6 +110,8 @@ internal sealed class FilterParser
                 if (sp + 2 >= states.Length)
                     Grow(ref states, ref values);
                 sp++;
+                if (sp > deepest)
+                    deepest = sp;
                 states[sp] = action - 1;
                 values[sp] = _lexer.Value;
                 lookahead = -1;
@@ -116,13 +124,13 @@ internal sealed class FilterParser
             int b = sp - len;
             if (sp + 2 >= states.Length)
                 Grow(ref states, ref values);
-            var dollar = values[b + 1];
-            rules[r - 1].Action?.Invoke(this, ref dollar, values, b);
-            sp = b;
-            int next = ParserTables.Goto(states[sp], ParserTables.RuleLhs(r));
-            sp++;
-            states[sp] = next;
-            values[sp] = dollar;
+            // $$ is built in place: it lands where $1 was (for an empty rule, in the stale slot above
+            // the top), so starting from $1's value is yacc's "$$ = $1".
+            Actions[r]?.Invoke(this, ref values[b + 1], values, b);
+            sp = b + 1;
+            if (sp > deepest)
+                deepest = sp;
+            states[sp] = ParserTables.Goto(states[b], ParserTables.RuleLhs(r));
         }
     }
 

@@ -155,7 +155,7 @@ internal sealed class Lexer
                 case Rule.Hid6:
                 {
                     string v6 = Text();
-                    if (NameResolution.IsValidIPv6Literal(v6))
+                    if (Ipv6Literal.TryParse(v6, stackalloc byte[16]))
                     {
                         Value.S = v6;
                     }
