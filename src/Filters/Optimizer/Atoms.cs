@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using KdtCapture.Filters.Icode;
 using static KdtCapture.Filters.Cbpf.Cbpf;
 
@@ -69,4 +71,53 @@ internal static class Atoms
         Misc => MiscOp(code) == Tax ? (sbyte)X : (sbyte)A,
         _ => None,
     };
+}
+
+/// <summary>A value number per atom (a block's values on entry or exit), held on the stack.</summary>
+[InlineArray(Block.Atoms)]
+internal struct AtomValues
+{
+    private uint _element0;
+
+    // The helpers below work on the first 16 atoms as four vectors, then on A and X.
+
+    /// <summary>Copies the values at <paramref name="source"/> to <paramref name="destination"/>.</summary>
+    public static void Copy(ref uint source, ref uint destination)
+    {
+        Vector128.LoadUnsafe(ref source).StoreUnsafe(ref destination);
+        Vector128.LoadUnsafe(ref source, 4).StoreUnsafe(ref destination, 4);
+        Vector128.LoadUnsafe(ref source, 8).StoreUnsafe(ref destination, 8);
+        Vector128.LoadUnsafe(ref source, 12).StoreUnsafe(ref destination, 12);
+        Unsafe.Add(ref destination, 16) = Unsafe.Add(ref source, 16);
+        Unsafe.Add(ref destination, 17) = Unsafe.Add(ref source, 17);
+    }
+
+    public static bool Equal(ref uint x, ref uint y) =>
+        ((Vector128.LoadUnsafe(ref x) ^ Vector128.LoadUnsafe(ref y))
+         | (Vector128.LoadUnsafe(ref x, 4) ^ Vector128.LoadUnsafe(ref y, 4))
+         | (Vector128.LoadUnsafe(ref x, 8) ^ Vector128.LoadUnsafe(ref y, 8))
+         | (Vector128.LoadUnsafe(ref x, 12) ^ Vector128.LoadUnsafe(ref y, 12))) == Vector128<uint>.Zero
+        && Unsafe.Add(ref x, 16) == Unsafe.Add(ref y, 16)
+        && Unsafe.Add(ref x, 17) == Unsafe.Add(ref y, 17);
+
+    /// <summary>Makes every value of <paramref name="into"/> that differs in <paramref name="other"/> unknown (0).</summary>
+    public static void Meet(ref uint into, ref uint other)
+    {
+        for (nuint i = 0; i < 16; i += 4)
+        {
+            var a = Vector128.LoadUnsafe(ref into, i);
+            (a & Vector128.Equals(a, Vector128.LoadUnsafe(ref other, i))).StoreUnsafe(ref into, i);
+        }
+        if (Unsafe.Add(ref into, 16) != Unsafe.Add(ref other, 16))
+            Unsafe.Add(ref into, 16) = 0;
+        if (Unsafe.Add(ref into, 17) != Unsafe.Add(ref other, 17))
+            Unsafe.Add(ref into, 17) = 0;
+    }
+}
+
+/// <summary>A statement slot per atom, held on the stack.</summary>
+[InlineArray(Block.Atoms)]
+internal struct AtomSlots
+{
+    private int _element0;
 }

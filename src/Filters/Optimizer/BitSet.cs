@@ -32,6 +32,22 @@ internal static class BitSet
         }
     }
 
+    /// <summary>
+    /// Intersects the set at word offset <paramref name="target"/> of <paramref name="sets"/> with the
+    /// one at <paramref name="with"/> plus <paramref name="member"/>.
+    /// </summary>
+    public static void IntersectWithInsert(uint[] sets, int target, int with, int words, int member)
+    {
+        ReadOnlySpan<uint> source = sets.AsSpan(with, words);
+        Span<uint> t = sets.AsSpan(target, words);
+        int word = member / BitsPerWord;
+        uint keep = t[word] & (source[word] | (1u << (member % BitsPerWord)));
+        ref uint pt = ref MemoryMarshal.GetReference(t);
+        for (int i = 0; i < source.Length; i++)
+            Unsafe.Add(ref pt, i) &= source[i];
+        t[word] = keep;
+    }
+
     /// <summary>Index of the lowest member of a non-empty word.</summary>
     public static int LowestMember(uint word) => BitOperations.TrailingZeroCount(word);
 }

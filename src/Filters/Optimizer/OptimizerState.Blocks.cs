@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using KdtCapture.Filters.Icode;
 using static KdtCapture.Filters.Cbpf.Cbpf;
 
@@ -9,7 +10,9 @@ internal sealed partial class OptimizerState
     /// <summary>One pass over all blocks (top level first), then, unless statements are being optimized, branch moves.</summary>
     private void OptimizeBlocks(bool doStatements)
     {
-        _values.Reset();
+        // The value table is not reset between passes (libpcap's is): numbers stand for the same
+        // computations whenever they are made, so equal numbers still mean equal values, and the
+        // values of blocks skipped as unchanged stay valid.
         int maxLevel = _level[_root];
 
         FindInEdges();
@@ -53,41 +56,39 @@ internal sealed partial class OptimizerState
         if (IsReturn(b) && _first[b] == _end[b])
             return;
 
+        // Values agreed on by every predecessor are known on entry; the others are unknown. No
+        // predecessors: nothing is known.
+        Unsafe.SkipInit(out AtomValues val);
+        MergeEntryValues(b, ref val);
+        int mode = doStatements ? MemoStatements : MemoBranches;
+        ref uint lastEntry = ref _entry[b * Block.Atoms];
+        int jt0 = _jt[b], jf0 = _jf[b];
+        int memo = _memo[b];
+        if ((memo & mode) != 0 && _memoOutUse[b] == _outUse[b]
+            && ((memo & MemoSuccessors) == 0 || (_memoJt[b] == jt0 && _memoJf[b] == jf0))
+            && AtomValues.Equal(ref val[0], ref lastEntry))
+        {
+            return; // as last time: no change, and the same values on exit
+        }
+        AtomValues.Copy(ref val[0], ref lastEntry);
         _edited = false;
-        Span<uint> val = ValuesOf(b);
-        int edge = _inHead[b];
-        if (edge == None)
-        {
-            // No predecessors: nothing is known on entry.
-            val.Clear();
-        }
-        else
-        {
-            // Values agreed on by every predecessor are known on entry; the others are unknown.
-            ValuesOf(PredOf(edge)).CopyTo(val);
-            for (edge = _inNext[edge]; edge != None; edge = _inNext[edge])
-            {
-                ReadOnlySpan<uint> other = ValuesOf(PredOf(edge));
-                for (int i = 0; i < val.Length && i < other.Length; i++)
-                {
-                    if (val[i] != other[i])
-                        val[i] = ValueNumbering.Unknown;
-                }
-            }
-        }
+        _alterable = false;
 
         uint aval = val[Atoms.A];
         uint xval = val[Atoms.X];
-        for (int s = _first[b]; s < _end[b]; s++)
-            OptimizeStatement(s, val, doStatements);
+        for (int s = _first[b], end = _end[b]; s < end; s++)
+            OptimizeStatement(s, ref val, doStatements);
+        AtomValues.Copy(ref val[0], ref _val[b * Block.Atoms]);
 
         // A block that changes nothing anyone uses (A and X keep known values), or that returns,
         // needs no statements: the machine has no side effects.
-        if (doStatements &&
-            ((_outUse[b] == 0 &&
-              aval != ValueNumbering.Unknown && val[Atoms.A] == aval &&
-              xval != ValueNumbering.Unknown && val[Atoms.X] == xval) ||
-             Class(_code[b]) == Ret))
+        bool needless = (_outUse[b] == 0 &&
+                         aval != ValueNumbering.Unknown && val[Atoms.A] == aval &&
+                         xval != ValueNumbering.Unknown && val[Atoms.X] == xval) ||
+                        Class(_code[b]) == Ret;
+        if (needless && !doStatements && _first[b] != _end[b])
+            _alterable = true; // the statement passes will drop them
+        if (doStatements && needless)
         {
             if (_first[b] != _end[b])
             {
@@ -105,20 +106,73 @@ internal sealed partial class OptimizerState
 
         // What the branch compares with, for jump threading.
         _oval[b] = Src(_code[b]) == K ? _values.Constant(_k[b]) : val[Atoms.X];
-        _edgeCode[b] = _code[b];
-        _edgeCode[_n + b] = -_code[b];
 
         // Only this method changes a block's statements or branch: refresh what the next pass's
         // use-def analysis reads about the block now rather than recompute it for every block.
         if (_edited)
+        {
             ComputeLocalUseDef(b);
+            _memo[b] = 0;
+        }
+        else if (_jt[b] != jt0 || _jf[b] != jf0)
+        {
+            _memo[b] = 0;
+        }
+        else
+        {
+            // Stable. Without statement changes it is stable with them too, unless a rule that
+            // only the statement passes apply would have fired. Its successors matter only to the
+            // peephole rules that decide the branch (jset #0 or #-1, a known A against a constant).
+            memo = doStatements ? MemoStatements : _alterable ? MemoBranches : MemoBranches | MemoStatements;
+            if ((_code[b] == (Jmp | K | Jset) && (_k[b] == 0 || _k[b] == 0xffffffff))
+                || (Src(_code[b]) == K && _values.IsConstant(val[Atoms.A])))
+            {
+                memo |= MemoSuccessors;
+                _memoJt[b] = jt0;
+                _memoJf[b] = jf0;
+            }
+            _memo[b] = (byte)memo;
+            _memoOutUse[b] = _outUse[b];
+        }
+    }
+
+    // _memo bits: stable in the branch passes, stable in the statement passes, depends on successors.
+    private const int MemoBranches = 1;
+    private const int MemoStatements = 2;
+    private const int MemoSuccessors = 4;
+
+    /// <summary>
+    /// Under alter: true. Otherwise records that a rewrite only the statement passes make applies
+    /// here (the block's stability then says nothing about those passes) and returns false.
+    /// </summary>
+    private bool Alter(bool alter)
+    {
+        if (alter)
+            return true;
+        _alterable = true;
+        return false;
+    }
+
+    /// <summary>Meet of the exit values of <paramref name="b"/>'s predecessors (libpcap merges into b->val).</summary>
+    private void MergeEntryValues(int b, ref AtomValues entry)
+    {
+        int edge = _inHead[b];
+        if (edge == None)
+        {
+            entry = default;
+            return;
+        }
+        uint[] values = _val;
+        AtomValues.Copy(ref values[PredOf(edge) * Block.Atoms], ref entry[0]);
+        for (edge = _inNext[edge]; edge != None; edge = _inNext[edge])
+            AtomValues.Meet(ref entry[0], ref values[PredOf(edge) * Block.Atoms]);
     }
 
     /// <summary>
     /// Evaluates statement <paramref name="s"/> symbolically, updating the values it defines; when
     /// <paramref name="alter"/> is set, also simplifies it (folds constants, drops redundant loads).
     /// </summary>
-    private void OptimizeStatement(int s, Span<uint> val, bool alter)
+    private void OptimizeStatement(int s, ref AtomValues val, bool alter)
     {
         int code = _stmtCode[s];
         uint k = _stmtK[s];
@@ -136,7 +190,7 @@ internal sealed partial class OptimizerState
             case Ld | Ind | H:
             case Ld | Ind | B:
                 v = val[Atoms.X];
-                if (alter && _values.IsConstant(v))
+                if (_values.IsConstant(v) && Alter(alter))
                 {
                     // X is known: the indexed load is an absolute one.
                     int absolute = Ld | Abs | Size(code);
@@ -173,7 +227,7 @@ internal sealed partial class OptimizerState
                 break;
 
             case Alu | Neg:
-                if (alter && _values.IsConstant(val[Atoms.A]))
+                if (_values.IsConstant(val[Atoms.A]) && Alter(alter))
                 {
                     // Unsigned negation, as BPF engines do it. (libpcap counts this as no change.)
                     uint negated = 0u - _values.ConstantOf(val[Atoms.A]);
@@ -196,7 +250,7 @@ internal sealed partial class OptimizerState
             case Alu | Xor | K:
             case Alu | Lsh | K:
             case Alu | Rsh | K:
-                OptimizeAluConstant(s, val, alter);
+                OptimizeAluConstant(s, ref val, alter);
                 break;
 
             case Alu | Add | X:
@@ -209,7 +263,7 @@ internal sealed partial class OptimizerState
             case Alu | Xor | X:
             case Alu | Lsh | X:
             case Alu | Rsh | X:
-                OptimizeAluIndex(s, val, alter);
+                OptimizeAluIndex(s, ref val, alter);
                 break;
 
             case Misc | Txa:
@@ -218,7 +272,7 @@ internal sealed partial class OptimizerState
 
             case Ld | Mem:
                 v = val[(int)k];
-                if (alter && _values.IsConstant(v))
+                if (_values.IsConstant(v) && Alter(alter))
                 {
                     SetStatement(s, Ld | Imm, _values.ConstantOf(v));
                     NoteChange();
@@ -232,7 +286,7 @@ internal sealed partial class OptimizerState
 
             case Ldx | Mem:
                 v = val[(int)k];
-                if (alter && _values.IsConstant(v))
+                if (_values.IsConstant(v) && Alter(alter))
                 {
                     SetStatement(s, Ldx | Imm, _values.ConstantOf(v));
                     NoteChange();
@@ -252,11 +306,11 @@ internal sealed partial class OptimizerState
         }
     }
 
-    private void OptimizeAluConstant(int s, Span<uint> val, bool alter)
+    private void OptimizeAluConstant(int s, ref AtomValues val, bool alter)
     {
         int op = Op(_stmtCode[s]);
         uint k = _stmtK[s];
-        if (alter)
+        if (((k == 0 && op != Sub) || _values.IsConstant(val[Atoms.A])) && Alter(alter))
         {
             if (k == 0)
             {
@@ -288,10 +342,10 @@ internal sealed partial class OptimizerState
         val[Atoms.A] = _values.Lookup(_stmtCode[s], val[Atoms.A], _values.Constant(k));
     }
 
-    private void OptimizeAluIndex(int s, Span<uint> val, bool alter)
+    private void OptimizeAluIndex(int s, ref AtomValues val, bool alter)
     {
         int op = Op(_stmtCode[s]);
-        if (alter && _values.IsConstant(val[Atoms.X]))
+        if (_values.IsConstant(val[Atoms.X]) && Alter(alter))
         {
             if (_values.IsConstant(val[Atoms.A]))
             {
@@ -312,7 +366,7 @@ internal sealed partial class OptimizerState
         }
 
         // An operation on an accumulator known to be 0 may simplify, opening further optimizations.
-        if (alter && _values.IsConstant(val[Atoms.A]) && _values.ConstantOf(val[Atoms.A]) == 0)
+        if (_values.IsConstant(val[Atoms.A]) && _values.ConstantOf(val[Atoms.A]) == 0 && op != Sub && Alter(alter))
         {
             if (op is Add or Or or Xor)
             {
@@ -356,7 +410,7 @@ internal sealed partial class OptimizerState
     /// <summary>Records a statement's result; a statement that reloads the value already there is deleted.</summary>
     private void Store(int s, ref uint slot, uint value, bool alter)
     {
-        if (alter && value != ValueNumbering.Unknown && slot == value)
+        if (value != ValueNumbering.Unknown && slot == value && Alter(alter))
             SetCode(s, Atoms.Nop);
         else
             slot = value;
@@ -495,7 +549,9 @@ internal sealed partial class OptimizerState
                 SetBranch(b, Jmp | K | Jset, _stmtK[last]);
                 SetCode(last, Atoms.Nop);
                 NoteChange();
-                (_jt[b], _jf[b]) = (_jf[b], _jt[b]);
+                int jt = _jt[b];
+                SetJt(b, _jf[b]);
+                SetJf(b, jt);
             }
         }
 
@@ -503,9 +559,9 @@ internal sealed partial class OptimizerState
         if (_code[b] == (Jmp | K | Jset))
         {
             if (_k[b] == 0)
-                _jt[b] = _jf[b];
+                SetJt(b, _jf[b]);
             if (_k[b] == 0xffffffff)
-                _jf[b] = _jt[b];
+                SetJf(b, _jt[b]);
         }
 
         // A comparison with X, where X is known, is a comparison with a constant.
@@ -531,9 +587,9 @@ internal sealed partial class OptimizerState
             if (_jf[b] != _jt[b])
                 NoteChange();
             if (taken)
-                _jf[b] = _jt[b];
+                SetJf(b, _jt[b]);
             else
-                _jt[b] = _jf[b];
+                SetJt(b, _jf[b]);
         }
     }
 
@@ -541,7 +597,8 @@ internal sealed partial class OptimizerState
     private void EliminateDeadStores(int b)
     {
         // last[atom] (a statement slot) is meaningful only for the atoms in "pending".
-        Span<int> last = stackalloc int[Block.Atoms];
+        Unsafe.SkipInit(out AtomSlots lastSlots);
+        Span<int> last = lastSlots;
         uint pending = 0;
         for (int s = _first[b]; s < _end[b]; s++)
             pending = TrackDefinition(s, _stmtCode[s], _stmtK[s], last, pending);

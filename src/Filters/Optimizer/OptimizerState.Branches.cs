@@ -17,9 +17,10 @@ internal sealed partial class OptimizerState
             return false;
         ReadOnlySpan<uint> mine = ValuesOf(b);
         ReadOnlySpan<uint> theirs = ValuesOf(succ);
-        for (int atom = 0; atom < mine.Length && atom < theirs.Length; atom++)
+        for (; use != 0; use &= use - 1)
         {
-            if (Atoms.Contains(use, atom) && mine[atom] != theirs[atom])
+            int atom = BitSet.LowestMember(use);
+            if (mine[atom] != theirs[atom])
                 return true;
         }
         return false;
@@ -31,14 +32,11 @@ internal sealed partial class OptimizerState
     /// </summary>
     private int FoldEdge(int child, int edge)
     {
-        int code = _edgeCode[edge];
-        bool sense = code >= 0;
-        if (!sense)
-            code = -code; // the false edge
-
+        bool sense = edge < _n; // the true edge
+        int pred = PredOf(edge);
+        int code = _code[pred];
         if (_code[child] != code)
             return None;
-        int pred = PredOf(edge);
         if (ValueOf(child, Atoms.A) != ValueOf(pred, Atoms.A))
             return None;
         if (_oval[child] == _oval[pred])
@@ -51,6 +49,11 @@ internal sealed partial class OptimizerState
     }
 
     /// <summary>Moves an edge past successors whose outcome is already known (libpcap's opt_j).</summary>
+    /// <remarks>
+    /// libpcap tries the edge's dominators in increasing edge id order and starts over from the new
+    /// successor after each move. The dominators are the edge itself and those of the block it
+    /// leaves, as they were at the start of the pass.
+    /// </remarks>
     private void ThreadJump(int edge)
     {
         int succ = SuccOf(edge);
@@ -69,23 +72,29 @@ internal sealed partial class OptimizerState
         }
 
         int words = _edgeWords;
-        int dominators = edge * words;
+        int dominators = pred * words;
+        int edgeWord = edge / BitSet.BitsPerWord;
+        uint edgeBit = 1u << (edge % BitSet.BitsPerWord);
     restart:
+        int child = SuccOf(edge);
+        if (_jt[child] == None)
+            return; // bypassed to a return: no test to fold (and its values are not kept)
         // FoldEdge needs the dominating edge's test to be the successor's test on the same A;
         // checking that first spares the call for the many dominators that differ.
-        int child = SuccOf(edge);
         int childCode = _code[child];
         uint childA = ValueOf(child, Atoms.A);
         for (int i = 0; i < words; i++)
         {
-            uint word = _edgeDominators[dominators + i];
+            uint word = _entryEdgeDominators[dominators + i];
+            if (i == edgeWord)
+                word |= edgeBit;
             while (word != 0)
             {
                 int bit = BitSet.LowestMember(word);
                 word &= word - 1;
                 int dominator = i * BitSet.BitsPerWord + bit;
-                int code = _edgeCode[dominator];
-                if ((code == childCode || code == -childCode) && ValueOf(PredOf(dominator), Atoms.A) == childA)
+                int from = PredOf(dominator);
+                if (_code[from] == childCode && ValueOf(from, Atoms.A) == childA)
                 {
                     int target = FoldEdge(child, dominator);
                     if (target != None && !UseConflict(pred, target))
@@ -151,7 +160,7 @@ internal sealed partial class OptimizerState
 
         int pull = SuccOf(same);
         SetSucc(same, _jf[pull]);
-        _jf[pull] = SuccOf(diff);
+        SetJf(pull, SuccOf(diff));
         RedirectToPulled(b, diff, pull, atTop);
         NoteBranchMovement();
     }
@@ -199,7 +208,7 @@ internal sealed partial class OptimizerState
 
         int pull = SuccOf(same);
         SetSucc(same, _jt[pull]);
-        _jt[pull] = SuccOf(diff);
+        SetJt(pull, SuccOf(diff));
         RedirectToPulled(b, diff, pull, atTop);
         NoteBranchMovement();
     }
@@ -216,9 +225,9 @@ internal sealed partial class OptimizerState
             {
                 int pred = PredOf(e);
                 if (_jt[pred] == b)
-                    _jt[pred] = pull;
+                    SetJt(pred, pull);
                 else
-                    _jf[pred] = pull;
+                    SetJf(pred, pull);
             }
         }
         else

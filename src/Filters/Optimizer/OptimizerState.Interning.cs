@@ -21,7 +21,7 @@ internal sealed partial class OptimizerState
     /// </remarks>
     public void InternBlocks()
     {
-        FindLevels();
+        EnsureLevels();
         EnsureLength(ref _representative, _n);
         for (int level = 0; level <= _level[_root]; level++)
         {
@@ -31,8 +31,8 @@ internal sealed partial class OptimizerState
             {
                 if (_jt[b] != None)
                 {
-                    _jt[b] = _representative[_jt[b]];
-                    _jf[b] = _representative[_jf[b]];
+                    SetJt(b, _representative[_jt[b]]);
+                    SetJf(b, _representative[_jf[b]]);
                 }
                 _representative[b] = Intern(b);
             }

@@ -72,17 +72,16 @@ internal sealed partial class OptimizerState
     /// <summary>The value the branch compares A with (libpcap's oval).</summary>
     private uint[] _oval = [];
 
-    // Edges: opcode of the branch (negated on false edges) and in-edge lists (heads per block).
-    private int[] _edgeCode = [];
+    // In-edge lists (heads per block).
     private int[] _inHead = [];
     private int[] _inNext = [];
 
     private int _nodeWords;
-    private int _edgeWords;
     /// <summary>Dominators of block i: words [i * _nodeWords, (i + 1) * _nodeWords).</summary>
     private uint[] _dominators = [];
-    /// <summary>Edge dominators of edge e: words [e * _edgeWords, (e + 1) * _edgeWords).</summary>
-    private uint[] _edgeDominators = [];
+    private int _edgeWords;
+    /// <summary>The edges on every path to block i (edge ids as libpcap's): words [i * _edgeWords, (i + 1) * _edgeWords).</summary>
+    private uint[] _entryEdgeDominators = [];
 
     private readonly ValueNumbering _values = new();
     private Block[] _pending = new Block[64];
@@ -90,6 +89,32 @@ internal sealed partial class OptimizerState
 
     /// <summary>Set when the block being optimized had its statements or branch rewritten.</summary>
     private bool _edited;
+    /// <summary>Set when a rewrite that only the statement passes make would apply to the block being optimized.</summary>
+    private bool _alterable;
+
+    // What each analysis was computed from, so that a pass whose graph (or local use-def) did not
+    // change since reuses it instead of computing the same result again. _graphVersion changes with
+    // every successor that changes; _levelsGen with every computation of the levels.
+    private int _graphVersion;
+    private int _levelsVersion;
+    private int _levelsGen;
+    private int _dominatorsGen;
+    private int _useDefGen;
+    private int _localVersion;
+    private int _useDefLocalVersion;
+    private int _inEdgesGen;
+    private int _inEdgesVersion;
+
+    // A block whose last optimization changed nothing changes nothing again, and ends with the same
+    // values, while its entry values, live-out atoms, mode (and where they matter, successors) are
+    // what they were then: OptimizeBlock then skips it. _memo holds the Memo* bits of OptimizeBlock;
+    // value numbers stay valid across passes (the table is kept).
+    private uint[] _entry = [];
+    private byte[] _memo = [];
+    private int[] _memoJt = [];
+    private int[] _memoJf = [];
+    private uint[] _memoOutUse = [];
+    private readonly uint[] _merge = new uint[Block.Atoms];
 
     /// <summary>Cleared by any change; a pass that leaves it set reached the fixed point.</summary>
     private bool _done;
@@ -137,7 +162,7 @@ internal sealed partial class OptimizerState
         if (_code.Length < n)
             Grow(n);
         EnsureLength(ref _dominators, n * nodeWords);
-        EnsureLength(ref _edgeDominators, 2 * n * edgeWords);
+        EnsureLength(ref _entryEdgeDominators, n * edgeWords);
 
         int statements = 0;
         for (int i = 0; i < n; i++)
@@ -168,6 +193,13 @@ internal sealed partial class OptimizerState
         _stmtCount = statements;
         for (int i = 0; i < n; i++)
             ComputeLocalUseDef(i);
+        _memo.AsSpan(0, n).Clear();
+        _graphVersion = 0;
+        _levelsVersion = -1;
+        _levelsGen = 0;
+        _dominatorsGen = -1;
+        _useDefGen = -1;
+        _inEdgesGen = -1;
 
         // libpcap sizes its value table at three values per statement (the branch counting as one).
         int live = 0;
@@ -228,7 +260,11 @@ internal sealed partial class OptimizerState
         Array.Resize(ref _oval, size);
         Array.Resize(ref _inHead, size);
         Array.Resize(ref _val, size * Block.Atoms);
-        Array.Resize(ref _edgeCode, size * 2);
+        Array.Resize(ref _entry, size * Block.Atoms);
+        Array.Resize(ref _memo, size);
+        Array.Resize(ref _memoJt, size);
+        Array.Resize(ref _memoJf, size);
+        Array.Resize(ref _memoOutUse, size);
         Array.Resize(ref _inNext, size * 2);
         _visitStamp = 0;
         Array.Clear(_visited);
@@ -273,15 +309,21 @@ internal sealed partial class OptimizerState
         {
             _done = true;
             _nonBranchMovementPerformed = false;
-            FindLevels();
+            EnsureLevels();
             // Dominators and edge dominators serve only the branch moves, which the statement
             // passes do not make; libpcap computes them anyway (and the backward closure of the
             // graph, which nothing reads at all).
-            if (!doStatements)
+            if (!doStatements && _dominatorsGen != _levelsGen)
+            {
                 FindDominators();
-            FindUseDef();
-            if (!doStatements)
-                FindEdgeDominators();
+                _dominatorsGen = _levelsGen;
+            }
+            if (_useDefGen != _levelsGen || _useDefLocalVersion != _localVersion)
+            {
+                FindUseDef();
+                _useDefGen = _levelsGen;
+                _useDefLocalVersion = _localVersion;
+            }
             OptimizeBlocks(doStatements);
             if (_done)
                 break;
@@ -318,9 +360,28 @@ internal sealed partial class OptimizerState
     private void SetSucc(int edge, int block)
     {
         if (edge < _n)
-            _jt[edge] = block;
+            SetJt(edge, block);
         else
-            _jf[edge - _n] = block;
+            SetJf(edge - _n, block);
+    }
+
+    /// <summary>Every change of a successor goes through here or <see cref="SetJf"/> (it dates the analyses).</summary>
+    private void SetJt(int b, int succ)
+    {
+        if (_jt[b] != succ)
+        {
+            _jt[b] = succ;
+            _graphVersion++;
+        }
+    }
+
+    private void SetJf(int b, int succ)
+    {
+        if (_jf[b] != succ)
+        {
+            _jf[b] = succ;
+            _graphVersion++;
+        }
     }
 
     private Span<uint> ValuesOf(int block) => _val.AsSpan(block * Block.Atoms, Block.Atoms);
@@ -330,6 +391,16 @@ internal sealed partial class OptimizerState
     private bool IsReturn(int block) => _jt[block] == None;
 
     // ---- Levels ----
+
+    /// <summary>Levels of the current graph: computed unless the graph is the one they were computed for.</summary>
+    private void EnsureLevels()
+    {
+        if (_levelsVersion == _graphVersion)
+            return;
+        FindLevels();
+        _levelsVersion = _graphVersion;
+        _levelsGen++;
+    }
 
     /// <summary>
     /// Levels: returns are level 0, any other block is one above the higher of its successors. Each
@@ -433,20 +504,38 @@ internal sealed partial class OptimizerState
 
     // ---- Dominators ----
 
-    /// <summary>Block dominators, from the root down the levels. Assumes the graph is leveled.</summary>
+    /// <summary>
+    /// Block dominators and the edges that dominate each block, from the root down the levels
+    /// (assumes the graph is leveled).
+    /// </summary>
+    /// <remarks>
+    /// libpcap keeps a set of dominating edges per edge: the edge itself and the edges on every
+    /// path to the block it leaves. Both edges of a block share the latter, so it is kept once per
+    /// block (<see cref="_entryEdgeDominators"/>); ThreadJump adds the edge itself.
+    /// </remarks>
     private void FindDominators()
     {
         int words = _nodeWords;
+        int edgeWords = _edgeWords;
         uint[] dom = _dominators;
+        uint[] edom = _entryEdgeDominators;
         dom.AsSpan(0, _n * words).Fill(uint.MaxValue);
         dom.AsSpan(_root * words, words).Clear();
+        edom.AsSpan(0, _n * edgeWords).Fill(uint.MaxValue);
+        edom.AsSpan(_root * edgeWords, edgeWords).Clear();
         for (int level = _level[_root]; level >= 0; level--)
         {
             for (int b = _levelHead[level]; b != None; b = _levelNext[b])
             {
-                BitSet.Insert(dom.AsSpan(b * words, words), (uint)b);
-                if (_jt[b] != None)
-                    BitSet.IntersectBoth(dom, _jt[b] * words, _jf[b] * words, b * words, words);
+                int at = b * words;
+                dom[at + b / BitSet.BitsPerWord] |= 1u << (b % BitSet.BitsPerWord);
+                int jt = _jt[b];
+                if (jt == None)
+                    continue;
+                int jf = _jf[b];
+                BitSet.IntersectBoth(dom, jt * words, jf * words, at, words);
+                BitSet.IntersectWithInsert(edom, jt * edgeWords, b * edgeWords, edgeWords, b);
+                BitSet.IntersectWithInsert(edom, jf * edgeWords, b * edgeWords, edgeWords, _n + b);
             }
         }
     }
@@ -454,32 +543,6 @@ internal sealed partial class OptimizerState
     /// <summary>Whether block <paramref name="dominator"/> dominates block <paramref name="b"/>.</summary>
     private bool Dominates(int dominator, int b) =>
         (_dominators[b * _nodeWords + dominator / BitSet.BitsPerWord] & (1u << (dominator % BitSet.BitsPerWord))) != 0;
-
-    /// <summary>Edge dominators: the edges on every path from the root to an edge, the edge included.</summary>
-    private void FindEdgeDominators()
-    {
-        int words = _edgeWords;
-        uint[] edom = _edgeDominators;
-        edom.AsSpan(0, 2 * _n * words).Fill(uint.MaxValue);
-        edom.AsSpan(_root * words, words).Clear();
-        edom.AsSpan((_n + _root) * words, words).Clear();
-        for (int level = _level[_root]; level >= 0; level--)
-        {
-            for (int b = _levelHead[level]; b != None; b = _levelNext[b])
-            {
-                PropagateEdgeDominators(b, _jt[b]);
-                PropagateEdgeDominators(_n + b, _jf[b]);
-            }
-        }
-    }
-
-    private void PropagateEdgeDominators(int edge, int succ)
-    {
-        int words = _edgeWords;
-        BitSet.Insert(_edgeDominators.AsSpan(edge * words, words), (uint)edge);
-        if (succ != None)
-            BitSet.IntersectBoth(_edgeDominators, succ * words, (_n + succ) * words, edge * words, words);
-    }
 
     // ---- Use-def ----
 
@@ -527,8 +590,12 @@ internal sealed partial class OptimizerState
         if (Class(_code[b]) == Jmp)
             use |= UsedBeforeDefined(Atoms.Used(_code[b], _k[b]), def);
 
-        _kill[b] = killed;
-        _localUse[b] = use;
+        if (_kill[b] != killed || _localUse[b] != use)
+        {
+            _kill[b] = killed;
+            _localUse[b] = use;
+            _localVersion++;
+        }
     }
 
     private static uint UsedBeforeDefined(int atom, uint def)
@@ -553,6 +620,10 @@ internal sealed partial class OptimizerState
     /// </summary>
     private void FindInEdges()
     {
+        if (_inEdgesGen == _levelsGen && _inEdgesVersion == _graphVersion)
+            return; // the same level lists and successors give the same lists
+        _inEdgesGen = _levelsGen;
+        _inEdgesVersion = _graphVersion;
         _inHead.AsSpan(0, _n).Fill(None);
         for (int level = _level[_root]; level > 0; level--)
         {

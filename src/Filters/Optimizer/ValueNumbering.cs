@@ -62,6 +62,9 @@ internal sealed class ValueNumbering
         }
     }
 
+    /// <summary>Value numbers handed out so far, Unknown included.</summary>
+    public int Count => (int)_last + 1;
+
     public bool IsConstant(uint value) => _info[value].IsConstant;
 
     public uint ConstantOf(uint value) => _info[value].Constant;
