@@ -201,6 +201,17 @@ public abstract class CaptureWriter : IDisposable, IAsyncDisposable
         }
     }
 
+    /// <summary>Finishes the file: header if none yet, statistics at close, buffered bytes out.</summary>
+    private protected virtual void Close()
+    {
+        EnsureHeader();
+        WriteCloseStatistics();
+        Output.WriteOut();
+        _stream.Flush();
+    }
+
+    private bool _closed;
+
     protected virtual void Dispose(bool disposing)
     {
         if (_disposed) return;
@@ -208,10 +219,11 @@ public abstract class CaptureWriter : IDisposable, IAsyncDisposable
         {
             try
             {
-                EnsureHeader();
-                WriteCloseStatistics();
-                Output.WriteOut();
-                _stream.Flush();
+                if (!_closed)
+                {
+                    _closed = true;
+                    Close();
+                }
             }
             finally
             {
@@ -230,14 +242,14 @@ public abstract class CaptureWriter : IDisposable, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (!_disposed)
+        if (!_disposed && !_closed && GetType() != typeof(RotatingCaptureWriter))
         {
+            _closed = true;
             EnsureHeader();
             WriteCloseStatistics();
             await Output.WriteOutAsync(default).ConfigureAwait(false);
             await _stream.FlushAsync().ConfigureAwait(false);
         }
         Dispose();
-        GC.SuppressFinalize(this);
     }
 }
