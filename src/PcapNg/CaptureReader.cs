@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
-using K4os.Compression.LZ4.Streams;
 using KdtCapture.PcapNg.Internal;
 
 namespace KdtCapture.PcapNg;
@@ -116,7 +115,7 @@ public abstract class CaptureReader : IDisposable, IAsyncDisposable
             {
                 compression = CaptureCompression.Lz4;
                 what = "LZ4";
-                decoded = LZ4Stream.Decode(new BufferedPrefixStream(input), 0, leaveOpen: false);
+                decoded = new Lz4FrameReader(new BufferedPrefixStream(input));
             }
             else
             {

@@ -1,6 +1,5 @@
 using System.IO.Compression;
 using K4os.Compression.LZ4;
-using K4os.Compression.LZ4.Streams;
 using KdtCapture.PcapNg.Internal;
 
 namespace KdtCapture.PcapNg;
@@ -81,12 +80,8 @@ public abstract class CaptureWriter : IDisposable, IAsyncDisposable
     {
         Stream target = compression switch
         {
-            CaptureCompression.Lz4 => LZ4Stream.Encode(stream, new LZ4EncoderSettings
-            {
-                BlockSize = options.Lz4BlockSize,
-                CompressionLevel = options.Lz4Level <= 0 ? LZ4Level.L00_FAST : (LZ4Level)Math.Min(options.Lz4Level, 12),
-                ChainBlocks = true,
-            }, leaveOpen),
+            CaptureCompression.Lz4 => new Lz4FrameWriter(stream, options.Lz4BlockSize,
+                options.Lz4Level <= 0 ? LZ4Level.L00_FAST : (LZ4Level)Math.Min(options.Lz4Level, 12), leaveOpen),
             CaptureCompression.Gzip => new GZipStream(stream, CompressionLevel.Fastest, leaveOpen),
             _ => stream,
         };

@@ -34,8 +34,10 @@ internal sealed class BufferedPrefixStream(InputBuffer input) : Stream
 /// </summary>
 internal sealed class DecompressionGuardStream(Stream inner, string what) : Stream
 {
-    public string? Truncation { get; private set; }
+    private string? _truncation;
     private bool _ended;
+
+    public string? Truncation => _truncation ?? (inner as Lz4FrameReader)?.Truncation;
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
@@ -51,7 +53,7 @@ internal sealed class DecompressionGuardStream(Stream inner, string what) : Stre
         catch (EndOfStreamException)
         {
             _ended = true;
-            Truncation = what + " data ends before its end mark";
+            _truncation = what + " data ends before its end mark";
             return 0;
         }
         catch (IOException e) when (e.GetType() != typeof(IOException))
