@@ -38,6 +38,15 @@ internal static class Atoms
         return atom == MemoryWordK ? (int)k : atom;
     }
 
+    /// <summary>The set of atoms a statement reads.</summary>
+    public static uint UseMask(int code, uint k)
+    {
+        int atom = Used(code, k);
+        if (atom == AX)
+            return Mask(A) | Mask(X);
+        return atom >= 0 ? Mask(atom) : 0;
+    }
+
     /// <summary>The atom a statement writes, or <see cref="None"/>; a statement never writes two.</summary>
     public static int Defined(int code, uint k)
     {

@@ -1,10 +1,14 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace KdtCapture.Filters.Optimizer;
 
-/// <summary>Operations on fixed-size bit sets stored as 32-bit words (dominator and edge-dominator sets).</summary>
+/// <summary>
+/// Operations on fixed-size bit sets stored as 32-bit words (dominator and edge-dominator sets).
+/// The sets are passed by reference to their first word; callers guarantee that
+/// <c>words</c> words lie behind each, a multiple of <see cref="VectorWords(int)"/>'s unit.
+/// </summary>
 internal static class BitSet
 {
     public const int BitsPerWord = 32;
@@ -12,40 +16,28 @@ internal static class BitSet
     /// <summary>Words needed for <paramref name="count"/> members; like libpcap, always one more than strictly needed.</summary>
     public static int WordsFor(int count) => count / BitsPerWord + 1;
 
-    public static void Insert(Span<uint> set, uint member) =>
-        set[(int)(member / BitsPerWord)] |= 1u << (int)(member % BitsPerWord);
+    /// <summary><paramref name="words"/> rounded up to whole 128-bit vectors.</summary>
+    public static int VectorWords(int words) => (words + 3) & ~3;
 
-    /// <summary>Intersects the sets at word offsets <paramref name="first"/> and <paramref name="second"/> of <paramref name="sets"/> with the one at <paramref name="with"/>.</summary>
-    public static void IntersectBoth(uint[] sets, int first, int second, int with, int words)
+    /// <summary>Intersects the sets <paramref name="first"/> and <paramref name="second"/> with <paramref name="source"/>.</summary>
+    public static void IntersectBoth(ref uint source, ref uint first, ref uint second, int words)
     {
-        // One pass for both successors' sets; the offsets were checked by the caller's spans.
-        ReadOnlySpan<uint> source = sets.AsSpan(with, words);
-        Span<uint> a = sets.AsSpan(first, words);
-        Span<uint> b = sets.AsSpan(second, words);
-        ref uint pa = ref MemoryMarshal.GetReference(a);
-        ref uint pb = ref MemoryMarshal.GetReference(b);
-        for (int i = 0; i < source.Length; i++)
+        for (nuint i = 0; i < (nuint)words; i += 4)
         {
-            uint w = source[i];
-            Unsafe.Add(ref pa, i) &= w;
-            Unsafe.Add(ref pb, i) &= w;
+            var w = Vector128.LoadUnsafe(ref source, i);
+            (Vector128.LoadUnsafe(ref first, i) & w).StoreUnsafe(ref first, i);
+            (Vector128.LoadUnsafe(ref second, i) & w).StoreUnsafe(ref second, i);
         }
     }
 
-    /// <summary>
-    /// Intersects the set at word offset <paramref name="target"/> of <paramref name="sets"/> with the
-    /// one at <paramref name="with"/> plus <paramref name="member"/>.
-    /// </summary>
-    public static void IntersectWithInsert(uint[] sets, int target, int with, int words, int member)
+    /// <summary>Intersects <paramref name="target"/> with <paramref name="source"/> plus <paramref name="member"/>.</summary>
+    public static void IntersectWithInsert(ref uint target, ref uint source, int words, int member)
     {
-        ReadOnlySpan<uint> source = sets.AsSpan(with, words);
-        Span<uint> t = sets.AsSpan(target, words);
         int word = member / BitsPerWord;
-        uint keep = t[word] & (source[word] | (1u << (member % BitsPerWord)));
-        ref uint pt = ref MemoryMarshal.GetReference(t);
-        for (int i = 0; i < source.Length; i++)
-            Unsafe.Add(ref pt, i) &= source[i];
-        t[word] = keep;
+        uint keep = Unsafe.Add(ref target, word) & (Unsafe.Add(ref source, word) | (1u << member));
+        for (nuint i = 0; i < (nuint)words; i += 4)
+            (Vector128.LoadUnsafe(ref target, i) & Vector128.LoadUnsafe(ref source, i)).StoreUnsafe(ref target, i);
+        Unsafe.Add(ref target, word) = keep;
     }
 
     /// <summary>Index of the lowest member of a non-empty word.</summary>

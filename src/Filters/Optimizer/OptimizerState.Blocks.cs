@@ -13,12 +13,13 @@ internal sealed partial class OptimizerState
         // The value table is not reset between passes (libpcap's is): numbers stand for the same
         // computations whenever they are made, so equal numbers still mean equal values, and the
         // values of blocks skipped as unchanged stay valid.
-        int maxLevel = _level[_root];
+        Node[] nodes = _nodes;
+        int maxLevel = nodes[_root].Level;
 
         FindInEdges();
         for (int level = maxLevel; level >= 0; level--)
         {
-            for (int b = _levelHead[level]; b != None; b = _levelNext[b])
+            for (int b = _levelHead[level]; b != None; b = nodes[b].LevelNext)
                 OptimizeBlock(b, doStatements);
         }
 
@@ -28,7 +29,7 @@ internal sealed partial class OptimizerState
 
         for (int level = 1; level <= maxLevel; level++)
         {
-            for (int b = _levelHead[level]; b != None; b = _levelNext[b])
+            for (int b = _levelHead[level]; b != None; b = nodes[b].LevelNext)
             {
                 ThreadJump(b);
                 ThreadJump(_n + b);
@@ -38,7 +39,7 @@ internal sealed partial class OptimizerState
         FindInEdges();
         for (int level = 1; level <= maxLevel; level++)
         {
-            for (int b = _levelHead[level]; b != None; b = _levelNext[b])
+            for (int b = _levelHead[level]; b != None; b = nodes[b].LevelNext)
             {
                 PullUpOr(b);
                 PullUpAnd(b);
@@ -48,27 +49,35 @@ internal sealed partial class OptimizerState
 
     private void OptimizeBlock(int b, bool doStatements)
     {
+        ref Node node = ref _nodes[b];
+
         // A return without statements has nothing to simplify, and what libpcap computes for it
-        // here (entry values merged from every predecessor, the value its branch compares with,
-        // its edges' opcodes) is never read: returns have no successors, use nothing afterwards,
-        // and never match a jump's opcode. Skipping them spares merging long or-chains into the
-        // shared returns on every pass.
-        if (IsReturn(b) && _first[b] == _end[b])
+        // here (entry values merged from every predecessor, the value its branch compares with)
+        // is never read: returns have no successors, use nothing afterwards, and never match a
+        // jump's opcode. Skipping them spares merging long or-chains into the shared returns on
+        // every pass.
+        if (node.Jt == None && node.First == node.End)
             return;
 
         // Values agreed on by every predecessor are known on entry; the others are unknown. No
         // predecessors: nothing is known.
         Unsafe.SkipInit(out AtomValues val);
-        MergeEntryValues(b, ref val);
+        MergeEntryValues(node.InHead, ref val);
+
+        // A block whose last optimization changed nothing changes nothing again and ends with the
+        // same values, as long as it starts from the same values with the same atoms live after
+        // it, in a pass of a kind it was stable in (and with the same successors, where its
+        // peephole rules read them). Value numbers are never reused, so equal numbers still mean
+        // equal values, and the values it left are still right.
         int mode = doStatements ? MemoStatements : MemoBranches;
         ref uint lastEntry = ref _entry[b * Block.Atoms];
-        int jt0 = _jt[b], jf0 = _jf[b];
-        int memo = _memo[b];
-        if ((memo & mode) != 0 && _memoOutUse[b] == _outUse[b]
-            && ((memo & MemoSuccessors) == 0 || (_memoJt[b] == jt0 && _memoJf[b] == jf0))
+        int jt0 = node.Jt, jf0 = node.Jf;
+        int memo = node.Memo;
+        if ((memo & mode) != 0 && node.MemoOutUse == node.OutUse
+            && ((memo & MemoSuccessors) == 0 || (node.MemoJt == jt0 && node.MemoJf == jf0))
             && AtomValues.Equal(ref val[0], ref lastEntry))
         {
-            return; // as last time: no change, and the same values on exit
+            return;
         }
         AtomValues.Copy(ref val[0], ref lastEntry);
         _edited = false;
@@ -76,47 +85,49 @@ internal sealed partial class OptimizerState
 
         uint aval = val[Atoms.A];
         uint xval = val[Atoms.X];
-        for (int s = _first[b], end = _end[b]; s < end; s++)
-            OptimizeStatement(s, ref val, doStatements);
+        for (int s = node.First, end = node.End; s < end; s++)
+            OptimizeStatement(ref _stmts[s], ref val, doStatements);
         AtomValues.Copy(ref val[0], ref _val[b * Block.Atoms]);
 
         // A block that changes nothing anyone uses (A and X keep known values), or that returns,
         // needs no statements: the machine has no side effects.
-        bool needless = (_outUse[b] == 0 &&
+        bool needless = (node.OutUse == 0 &&
                          aval != ValueNumbering.Unknown && val[Atoms.A] == aval &&
                          xval != ValueNumbering.Unknown && val[Atoms.X] == xval) ||
-                        Class(_code[b]) == Ret;
-        if (needless && !doStatements && _first[b] != _end[b])
-            _alterable = true; // the statement passes will drop them
-        if (doStatements && needless)
+                        Class(node.Code) == Ret;
+        if (!needless)
         {
-            if (_first[b] != _end[b])
-            {
-                _end[b] = _first[b];
-                _dropped[b] = true;
-                _edited = true;
-                NoteChange();
-            }
+            Peephole(ref node, b);
+            EliminateDeadStores(ref node);
         }
-        else
+        else if (!doStatements)
         {
-            Peephole(b);
-            EliminateDeadStores(b);
+            if (node.First != node.End)
+                _alterable = true; // the statement passes will drop them
+            Peephole(ref node, b);
+            EliminateDeadStores(ref node);
+        }
+        else if (node.First != node.End)
+        {
+            node.End = node.First;
+            node.Dropped = true;
+            _edited = true;
+            NoteChange();
         }
 
         // What the branch compares with, for jump threading.
-        _oval[b] = Src(_code[b]) == K ? _values.Constant(_k[b]) : val[Atoms.X];
+        node.Oval = Src(node.Code) == K ? _values.Constant(node.K) : val[Atoms.X];
 
         // Only this method changes a block's statements or branch: refresh what the next pass's
         // use-def analysis reads about the block now rather than recompute it for every block.
         if (_edited)
         {
-            ComputeLocalUseDef(b);
-            _memo[b] = 0;
+            ComputeLocalUseDef(ref node);
+            node.Memo = 0;
         }
-        else if (_jt[b] != jt0 || _jf[b] != jf0)
+        else if (node.Jt != jt0 || node.Jf != jf0)
         {
-            _memo[b] = 0;
+            node.Memo = 0;
         }
         else
         {
@@ -124,15 +135,15 @@ internal sealed partial class OptimizerState
             // only the statement passes apply would have fired. Its successors matter only to the
             // peephole rules that decide the branch (jset #0 or #-1, a known A against a constant).
             memo = doStatements ? MemoStatements : _alterable ? MemoBranches : MemoBranches | MemoStatements;
-            if ((_code[b] == (Jmp | K | Jset) && (_k[b] == 0 || _k[b] == 0xffffffff))
-                || (Src(_code[b]) == K && _values.IsConstant(val[Atoms.A])))
+            if ((node.Code == (Jmp | K | Jset) && (node.K == 0 || node.K == 0xffffffff))
+                || (Src(node.Code) == K && _values.IsConstant(val[Atoms.A])))
             {
                 memo |= MemoSuccessors;
-                _memoJt[b] = jt0;
-                _memoJf[b] = jf0;
+                node.MemoJt = jt0;
+                node.MemoJf = jf0;
             }
-            _memo[b] = (byte)memo;
-            _memoOutUse[b] = _outUse[b];
+            node.Memo = (byte)memo;
+            node.MemoOutUse = node.OutUse;
         }
     }
 
@@ -153,29 +164,29 @@ internal sealed partial class OptimizerState
         return false;
     }
 
-    /// <summary>Meet of the exit values of <paramref name="b"/>'s predecessors (libpcap merges into b->val).</summary>
-    private void MergeEntryValues(int b, ref AtomValues entry)
+    /// <summary>Meet of the exit values of the predecessors on an in-edge list (libpcap merges into b->val).</summary>
+    private void MergeEntryValues(int edge, ref AtomValues entry)
     {
-        int edge = _inHead[b];
         if (edge == None)
         {
             entry = default;
             return;
         }
         uint[] values = _val;
+        int[] inNext = _inNext;
         AtomValues.Copy(ref values[PredOf(edge) * Block.Atoms], ref entry[0]);
-        for (edge = _inNext[edge]; edge != None; edge = _inNext[edge])
+        for (edge = inNext[edge]; edge != None; edge = inNext[edge])
             AtomValues.Meet(ref entry[0], ref values[PredOf(edge) * Block.Atoms]);
     }
 
     /// <summary>
-    /// Evaluates statement <paramref name="s"/> symbolically, updating the values it defines; when
+    /// Evaluates statement <paramref name="st"/> symbolically, updating the values it defines; when
     /// <paramref name="alter"/> is set, also simplifies it (folds constants, drops redundant loads).
     /// </summary>
-    private void OptimizeStatement(int s, ref AtomValues val, bool alter)
+    private void OptimizeStatement(ref StmtSlot st, ref AtomValues val, bool alter)
     {
-        int code = _stmtCode[s];
-        uint k = _stmtK[s];
+        int code = st.Code;
+        uint k = st.K;
         uint v;
         switch (code)
         {
@@ -183,7 +194,7 @@ internal sealed partial class OptimizerState
             case Ld | Abs | H:
             case Ld | Abs | B:
                 v = _values.Lookup(code, k, 0);
-                Store(s, ref val[Atoms.A], v, alter);
+                Store(ref st, ref val[Atoms.A], v, alter);
                 break;
 
             case Ld | Ind | W:
@@ -195,7 +206,7 @@ internal sealed partial class OptimizerState
                     // X is known: the indexed load is an absolute one.
                     int absolute = Ld | Abs | Size(code);
                     uint offset = k + _values.ConstantOf(v);
-                    SetStatement(s, absolute, offset);
+                    SetStatement(ref st, absolute, offset);
                     v = _values.Lookup(absolute, offset, 0);
                     NoteChange();
                 }
@@ -203,27 +214,27 @@ internal sealed partial class OptimizerState
                 {
                     v = _values.Lookup(code, k, v);
                 }
-                Store(s, ref val[Atoms.A], v, alter);
+                Store(ref st, ref val[Atoms.A], v, alter);
                 break;
 
             case Ld | Len:
                 v = _values.Lookup(code, 0, 0);
-                Store(s, ref val[Atoms.A], v, alter);
+                Store(ref st, ref val[Atoms.A], v, alter);
                 break;
 
             case Ld | Imm:
                 v = _values.Constant(k);
-                Store(s, ref val[Atoms.A], v, alter);
+                Store(ref st, ref val[Atoms.A], v, alter);
                 break;
 
             case Ldx | Imm:
                 v = _values.Constant(k);
-                Store(s, ref val[Atoms.X], v, alter);
+                Store(ref st, ref val[Atoms.X], v, alter);
                 break;
 
             case Ldx | Msh | B:
                 v = _values.Lookup(code, k, 0);
-                Store(s, ref val[Atoms.X], v, alter);
+                Store(ref st, ref val[Atoms.X], v, alter);
                 break;
 
             case Alu | Neg:
@@ -231,7 +242,7 @@ internal sealed partial class OptimizerState
                 {
                     // Unsigned negation, as BPF engines do it. (libpcap counts this as no change.)
                     uint negated = 0u - _values.ConstantOf(val[Atoms.A]);
-                    SetStatement(s, Ld | Imm, negated);
+                    SetStatement(ref st, Ld | Imm, negated);
                     val[Atoms.A] = _values.Constant(negated);
                 }
                 else
@@ -250,7 +261,7 @@ internal sealed partial class OptimizerState
             case Alu | Xor | K:
             case Alu | Lsh | K:
             case Alu | Rsh | K:
-                OptimizeAluConstant(s, ref val, alter);
+                OptimizeAluConstant(ref st, ref val, alter);
                 break;
 
             case Alu | Add | X:
@@ -263,53 +274,53 @@ internal sealed partial class OptimizerState
             case Alu | Xor | X:
             case Alu | Lsh | X:
             case Alu | Rsh | X:
-                OptimizeAluIndex(s, ref val, alter);
+                OptimizeAluIndex(ref st, ref val, alter);
                 break;
 
             case Misc | Txa:
-                Store(s, ref val[Atoms.A], val[Atoms.X], alter);
+                Store(ref st, ref val[Atoms.A], val[Atoms.X], alter);
                 break;
 
             case Ld | Mem:
                 v = val[(int)k];
                 if (_values.IsConstant(v) && Alter(alter))
                 {
-                    SetStatement(s, Ld | Imm, _values.ConstantOf(v));
+                    SetStatement(ref st, Ld | Imm, _values.ConstantOf(v));
                     NoteChange();
                 }
-                Store(s, ref val[Atoms.A], v, alter);
+                Store(ref st, ref val[Atoms.A], v, alter);
                 break;
 
             case Misc | Tax:
-                Store(s, ref val[Atoms.X], val[Atoms.A], alter);
+                Store(ref st, ref val[Atoms.X], val[Atoms.A], alter);
                 break;
 
             case Ldx | Mem:
                 v = val[(int)k];
                 if (_values.IsConstant(v) && Alter(alter))
                 {
-                    SetStatement(s, Ldx | Imm, _values.ConstantOf(v));
+                    SetStatement(ref st, Ldx | Imm, _values.ConstantOf(v));
                     NoteChange();
                 }
-                Store(s, ref val[Atoms.X], v, alter);
+                Store(ref st, ref val[Atoms.X], v, alter);
                 break;
 
             case St:
-                Store(s, ref val[(int)k], val[Atoms.A], alter);
+                Store(ref st, ref val[(int)k], val[Atoms.A], alter);
                 break;
 
             case Stx:
-                Store(s, ref val[(int)k], val[Atoms.X], alter);
+                Store(ref st, ref val[(int)k], val[Atoms.X], alter);
                 break;
 
             // Everything else (deleted statements, jumps inside a statement list) has no value to track.
         }
     }
 
-    private void OptimizeAluConstant(int s, ref AtomValues val, bool alter)
+    private void OptimizeAluConstant(ref StmtSlot st, ref AtomValues val, bool alter)
     {
-        int op = Op(_stmtCode[s]);
-        uint k = _stmtK[s];
+        int op = Op(st.Code);
+        uint k = st.K;
         if (((k == 0 && op != Sub) || _values.IsConstant(val[Atoms.A])) && Alter(alter))
         {
             if (k == 0)
@@ -318,12 +329,12 @@ internal sealed partial class OptimizerState
                 // these rewrites as a change.)
                 if (op is Add or Lsh or Rsh or Or or Xor)
                 {
-                    SetCode(s, Atoms.Nop);
+                    SetCode(ref st, Atoms.Nop);
                     return;
                 }
                 if (op is Mul or And)
                 {
-                    SetCode(s, Ld | Imm);
+                    SetCode(ref st, Ld | Imm);
                     val[Atoms.A] = _values.Constant(k);
                     return;
                 }
@@ -334,29 +345,29 @@ internal sealed partial class OptimizerState
             }
             if (_values.IsConstant(val[Atoms.A]))
             {
-                FoldConstants(s, val[Atoms.A], _values.Constant(k));
-                val[Atoms.A] = _values.Constant(_stmtK[s]);
+                FoldConstants(ref st, val[Atoms.A], _values.Constant(k));
+                val[Atoms.A] = _values.Constant(st.K);
                 return;
             }
         }
-        val[Atoms.A] = _values.Lookup(_stmtCode[s], val[Atoms.A], _values.Constant(k));
+        val[Atoms.A] = _values.Lookup(st.Code, val[Atoms.A], _values.Constant(k));
     }
 
-    private void OptimizeAluIndex(int s, ref AtomValues val, bool alter)
+    private void OptimizeAluIndex(ref StmtSlot st, ref AtomValues val, bool alter)
     {
-        int op = Op(_stmtCode[s]);
+        int op = Op(st.Code);
         if (_values.IsConstant(val[Atoms.X]) && Alter(alter))
         {
             if (_values.IsConstant(val[Atoms.A]))
             {
-                FoldConstants(s, val[Atoms.A], val[Atoms.X]);
-                val[Atoms.A] = _values.Constant(_stmtK[s]);
+                FoldConstants(ref st, val[Atoms.A], val[Atoms.X]);
+                val[Atoms.A] = _values.Constant(st.K);
             }
             else
             {
                 // X is known: use it as an immediate operand.
                 uint k = _values.ConstantOf(val[Atoms.X]);
-                SetStatement(s, Alu | K | op, k);
+                SetStatement(ref st, Alu | K | op, k);
                 if ((op == Lsh || op == Rsh) && k > 31)
                     throw new FilterCompileException("shift by more than 31 bits");
                 NoteChange();
@@ -370,58 +381,58 @@ internal sealed partial class OptimizerState
         {
             if (op is Add or Or or Xor)
             {
-                SetCode(s, Misc | Txa);
-                Store(s, ref val[Atoms.A], val[Atoms.X], alter);
+                SetCode(ref st, Misc | Txa);
+                Store(ref st, ref val[Atoms.A], val[Atoms.X], alter);
                 return;
             }
             if (op is Mul or Div or Mod or And or Lsh or Rsh)
             {
-                SetStatement(s, Ld | Imm, 0);
-                Store(s, ref val[Atoms.A], _values.Constant(0), alter);
+                SetStatement(ref st, Ld | Imm, 0);
+                Store(ref st, ref val[Atoms.A], _values.Constant(0), alter);
                 return;
             }
         }
-        val[Atoms.A] = _values.Lookup(_stmtCode[s], val[Atoms.A], val[Atoms.X]);
+        val[Atoms.A] = _values.Lookup(st.Code, val[Atoms.A], val[Atoms.X]);
     }
 
-    /// <summary>Rewrites statement slot <paramref name="s"/> (of the block being optimized).</summary>
-    private void SetStatement(int s, int code, uint k)
+    /// <summary>Rewrites a statement of the block being optimized.</summary>
+    private void SetStatement(ref StmtSlot st, int code, uint k)
     {
-        _stmtCode[s] = code;
-        _stmtK[s] = k;
+        st.Code = code;
+        st.K = k;
         _edited = true;
     }
 
-    /// <summary>Rewrites the opcode of statement slot <paramref name="s"/>; <see cref="Atoms.Nop"/> deletes it.</summary>
-    private void SetCode(int s, int code)
+    /// <summary>Rewrites the opcode of a statement; <see cref="Atoms.Nop"/> deletes it.</summary>
+    private void SetCode(ref StmtSlot st, int code)
     {
-        _stmtCode[s] = code;
+        st.Code = code;
         _edited = true;
     }
 
     /// <summary>Rewrites the branch of the block being optimized.</summary>
-    private void SetBranch(int b, int code, uint k)
+    private void SetBranch(ref Node node, int code, uint k)
     {
-        _code[b] = code;
-        _k[b] = k;
+        node.Code = code;
+        node.K = k;
         _edited = true;
     }
 
     /// <summary>Records a statement's result; a statement that reloads the value already there is deleted.</summary>
-    private void Store(int s, ref uint slot, uint value, bool alter)
+    private void Store(ref StmtSlot st, ref uint slot, uint value, bool alter)
     {
         if (value != ValueNumbering.Unknown && slot == value && Alter(alter))
-            SetCode(s, Atoms.Nop);
+            SetCode(ref st, Atoms.Nop);
         else
             slot = value;
     }
 
     /// <summary>Replaces a binary operation on two constants by a load of its result.</summary>
-    private void FoldConstants(int s, uint v0, uint v1)
+    private void FoldConstants(ref StmtSlot st, uint v0, uint v1)
     {
         uint a = _values.ConstantOf(v0);
         uint b = _values.ConstantOf(v1);
-        switch (Op(_stmtCode[s]))
+        switch (Op(st.Code))
         {
             case Add: a += b; break;
             case Sub: a -= b; break;
@@ -442,25 +453,26 @@ internal sealed partial class OptimizerState
             // Shifts by 32 or more shift every bit out (C leaves them undefined).
             case Lsh: a = b < 32 ? a << (int)b : 0; break;
             case Rsh: a = b < 32 ? a >> (int)b : 0; break;
-            default: throw new InvalidOperationException($"cannot fold opcode 0x{_stmtCode[s]:x}");
+            default: throw new InvalidOperationException($"cannot fold opcode 0x{st.Code:x}");
         }
-        SetStatement(s, Ld | Imm, a);
+        SetStatement(ref st, Ld | Imm, a);
         NoteChange();
     }
 
     /// <summary>The first statement slot at or after <paramref name="s"/> that is not deleted, or <paramref name="end"/>.</summary>
-    private int NextLive(int s, int end)
+    private static int NextLive(StmtSlot[] stmts, int s, int end)
     {
-        while (s < end && _stmtCode[s] == Atoms.Nop)
+        while (s < end && stmts[s].Code == Atoms.Nop)
             s++;
         return s;
     }
 
     /// <summary>Peephole rules on a block's statements and its branch (libpcap's opt_peep).</summary>
-    private void Peephole(int b)
+    private void Peephole(ref Node node, int b)
     {
-        int s = _first[b];
-        int end = _end[b];
+        StmtSlot[] stmts = _stmts;
+        int s = node.First;
+        int end = node.End;
         if (s == end)
             return; // libpcap skips the branch rules too for blocks without statements.
 
@@ -468,169 +480,169 @@ internal sealed partial class OptimizerState
         int last = s;
         for (int next; ; s = next)
         {
-            s = NextLive(s, end);
+            s = NextLive(stmts, s, end);
             if (s == end)
                 break;
-            next = NextLive(s + 1, end);
+            next = NextLive(stmts, s + 1, end);
             if (next == end)
                 break;
             last = next;
+            ref StmtSlot first = ref stmts[s];
+            ref StmtSlot second = ref stmts[next];
 
             // st M[k]; ldx M[k]  ->  st M[k]; tax
-            if (_stmtCode[s] == St && _stmtCode[next] == (Ldx | Mem) && _stmtK[s] == _stmtK[next])
+            if (first.Code == St && second.Code == (Ldx | Mem) && first.K == second.K)
             {
                 NoteChange();
-                SetCode(next, Misc | Tax);
+                SetCode(ref second, Misc | Tax);
             }
 
             // ld #k; tax  ->  ldx #k; txa
-            if (_stmtCode[s] == (Ld | Imm) && _stmtCode[next] == (Misc | Tax))
+            if (first.Code == (Ld | Imm) && second.Code == (Misc | Tax))
             {
-                SetCode(s, Ldx | Imm);
-                SetCode(next, Misc | Txa);
+                SetCode(ref first, Ldx | Imm);
+                SetCode(ref second, Misc | Txa);
                 NoteChange();
             }
 
             // ld #k; [ldxms]; add x; tax; ld[x+n]  ->  [ldxms]; ld[x+n+k]  (tcp[k], udp[k] with constant k),
             // allowed only when X is not used after the block, since X changes.
-            if (_stmtCode[s] == (Ld | Imm))
+            if (first.Code == (Ld | Imm))
             {
-                if (Atoms.Contains(_outUse[b], Atoms.X))
+                if (Atoms.Contains(node.OutUse, Atoms.X))
                     continue;
-                int add = _stmtCode[next] != (Ldx | Msh | B) ? next : NextLive(next + 1, end);
-                if (add == end || _stmtCode[add] != (Alu | Add | X))
+                int add = second.Code != (Ldx | Msh | B) ? next : NextLive(stmts, next + 1, end);
+                if (add == end || stmts[add].Code != (Alu | Add | X))
                     continue;
-                int tax = NextLive(add + 1, end);
-                if (tax == end || _stmtCode[tax] != (Misc | Tax))
+                int tax = NextLive(stmts, add + 1, end);
+                if (tax == end || stmts[tax].Code != (Misc | Tax))
                     continue;
-                int load = NextLive(tax + 1, end);
-                if (load == end || Class(_stmtCode[load]) != Ld || Mode(_stmtCode[load]) != Ind)
+                int load = NextLive(stmts, tax + 1, end);
+                if (load == end || Class(stmts[load].Code) != Ld || Mode(stmts[load].Code) != Ind)
                     continue;
-                SetStatement(load, _stmtCode[load], _stmtK[load] + _stmtK[s]);
-                SetCode(s, Atoms.Nop);
-                SetCode(add, Atoms.Nop);
-                SetCode(tax, Atoms.Nop);
+                SetStatement(ref stmts[load], stmts[load].Code, stmts[load].K + first.K);
+                SetCode(ref first, Atoms.Nop);
+                SetCode(ref stmts[add], Atoms.Nop);
+                SetCode(ref stmts[tax], Atoms.Nop);
                 NoteChange();
             }
         }
 
         // Equality tests against a constant whose A is not needed afterwards can absorb the
         // arithmetic just before them.
-        if (_code[b] == (Jmp | Jeq | K) && !Atoms.Contains(_outUse[b], Atoms.A))
+        ref StmtSlot lastStmt = ref stmts[last];
+        if (node.Code == (Jmp | Jeq | K) && !Atoms.Contains(node.OutUse, Atoms.A))
         {
-            if (_stmtCode[last] == (Alu | Sub | X))
+            if (lastStmt.Code == (Alu | Sub | X))
             {
                 uint xv = ValueOf(b, Atoms.X);
                 if (_values.IsConstant(xv))
                 {
                     // sub x; jeq #y  ->  jeq #(y + x)
-                    SetBranch(b, _code[b], _k[b] + _values.ConstantOf(xv));
-                    SetCode(last, Atoms.Nop);
+                    SetBranch(ref node, node.Code, node.K + _values.ConstantOf(xv));
+                    SetCode(ref lastStmt, Atoms.Nop);
                     NoteChange();
                 }
-                else if (_k[b] == 0)
+                else if (node.K == 0)
                 {
                     // sub x; jeq #0  ->  jeq x
-                    SetCode(last, Atoms.Nop);
-                    SetBranch(b, Jmp | Jeq | X, _k[b]);
+                    SetCode(ref lastStmt, Atoms.Nop);
+                    SetBranch(ref node, Jmp | Jeq | X, node.K);
                     NoteChange();
                 }
             }
-            else if (_stmtCode[last] == (Alu | Sub | K))
+            else if (lastStmt.Code == (Alu | Sub | K))
             {
                 // sub #x; jeq #y  ->  jeq #(y + x)
-                SetCode(last, Atoms.Nop);
-                SetBranch(b, _code[b], _k[b] + _stmtK[last]);
+                SetCode(ref lastStmt, Atoms.Nop);
+                SetBranch(ref node, node.Code, node.K + lastStmt.K);
                 NoteChange();
             }
-            else if (_stmtCode[last] == (Alu | And | K) && _k[b] == 0)
+            else if (lastStmt.Code == (Alu | And | K) && node.K == 0)
             {
                 // and #k; jeq #0  ->  jset #k with the branches swapped
-                SetBranch(b, Jmp | K | Jset, _stmtK[last]);
-                SetCode(last, Atoms.Nop);
+                SetBranch(ref node, Jmp | K | Jset, lastStmt.K);
+                SetCode(ref lastStmt, Atoms.Nop);
                 NoteChange();
-                int jt = _jt[b];
-                SetJt(b, _jf[b]);
-                SetJf(b, jt);
+                int jt = node.Jt;
+                SetJt(ref node, node.Jf);
+                SetJf(ref node, jt);
             }
         }
 
         // jset #0 never branches; jset #0xffffffff always does.
-        if (_code[b] == (Jmp | K | Jset))
+        if (node.Code == (Jmp | K | Jset))
         {
-            if (_k[b] == 0)
-                SetJt(b, _jf[b]);
-            if (_k[b] == 0xffffffff)
-                SetJf(b, _jt[b]);
+            if (node.K == 0)
+                SetJt(ref node, node.Jf);
+            if (node.K == 0xffffffff)
+                SetJf(ref node, node.Jt);
         }
 
         // A comparison with X, where X is known, is a comparison with a constant.
         uint val = ValueOf(b, Atoms.X);
-        if (_values.IsConstant(val) && Src(_code[b]) == X)
+        if (_values.IsConstant(val) && Src(node.Code) == X)
         {
-            SetBranch(b, _code[b] & ~X, _values.ConstantOf(val));
+            SetBranch(ref node, node.Code & ~X, _values.ConstantOf(val));
         }
 
         // A comparison of a known A with a constant has a known outcome.
         val = ValueOf(b, Atoms.A);
-        if (_values.IsConstant(val) && Src(_code[b]) == K)
+        if (_values.IsConstant(val) && Src(node.Code) == K)
         {
             uint v = _values.ConstantOf(val);
-            bool taken = Op(_code[b]) switch
+            bool taken = Op(node.Code) switch
             {
-                Jeq => v == _k[b],
-                Jgt => v > _k[b],
-                Jge => v >= _k[b],
-                Jset => (v & _k[b]) != 0,
-                _ => throw new InvalidOperationException($"unexpected branch opcode 0x{_code[b]:x}"),
+                Jeq => v == node.K,
+                Jgt => v > node.K,
+                Jge => v >= node.K,
+                Jset => (v & node.K) != 0,
+                _ => throw new InvalidOperationException($"unexpected branch opcode 0x{node.Code:x}"),
             };
-            if (_jf[b] != _jt[b])
+            if (node.Jf != node.Jt)
                 NoteChange();
             if (taken)
-                SetJf(b, _jt[b]);
+                SetJf(ref node, node.Jt);
             else
-                SetJt(b, _jf[b]);
+                SetJt(ref node, node.Jf);
         }
     }
 
     /// <summary>Deletes stores whose value is overwritten, in the block or by the time anyone reads it.</summary>
-    private void EliminateDeadStores(int b)
+    private void EliminateDeadStores(ref Node node)
     {
-        // last[atom] (a statement slot) is meaningful only for the atoms in "pending".
-        Unsafe.SkipInit(out AtomSlots lastSlots);
-        Span<int> last = lastSlots;
+        // last[atom] (a statement slot) is meaningful only for the atoms in "pending": defined in
+        // the block and not read since.
+        Unsafe.SkipInit(out AtomSlots last);
+        StmtSlot[] stmts = _stmts;
         uint pending = 0;
-        for (int s = _first[b]; s < _end[b]; s++)
-            pending = TrackDefinition(s, _stmtCode[s], _stmtK[s], last, pending);
-        // The branch reads, and defines nothing.
-        int used = Atoms.Used(_code[b], _k[b]);
-        if (used >= 0)
-            pending &= used == Atoms.AX ? ~(Atoms.Mask(Atoms.X) | Atoms.Mask(Atoms.A)) : ~Atoms.Mask(used);
-
-        for (uint unread = pending & ~_outUse[b]; unread != 0; unread &= unread - 1)
+        for (int s = node.First, end = node.End; s < end; s++)
         {
-            SetCode(last[BitSet.LowestMember(unread)], Atoms.Nop);
+            int code = stmts[s].Code;
+            if (code == Atoms.Nop)
+                continue;
+            uint k = stmts[s].K;
+            pending &= ~Atoms.UseMask(code, k);
+            int atom = Atoms.Defined(code, k);
+            if (atom >= 0)
+            {
+                // A definition nobody read before the next definition of the same atom is dead.
+                if (Atoms.Contains(pending, atom))
+                {
+                    NoteChange();
+                    SetCode(ref stmts[last[atom]], Atoms.Nop);
+                }
+                last[atom] = s;
+                pending |= Atoms.Mask(atom);
+            }
+        }
+        // The branch reads, and defines nothing.
+        pending &= ~Atoms.UseMask(node.Code, node.K);
+
+        for (uint unread = pending & ~node.OutUse; unread != 0; unread &= unread - 1)
+        {
+            SetCode(ref stmts[last[BitSet.LowestMember(unread)]], Atoms.Nop);
             NoteChange();
         }
-    }
-
-    /// <summary>A definition nobody read before the next definition of the same atom is dead.</summary>
-    private uint TrackDefinition(int s, int code, uint k, Span<int> last, uint pending)
-    {
-        int atom = Atoms.Used(code, k);
-        if (atom >= 0)
-            pending &= atom == Atoms.AX ? ~(Atoms.Mask(Atoms.X) | Atoms.Mask(Atoms.A)) : ~Atoms.Mask(atom);
-        atom = Atoms.Defined(code, k);
-        if (atom >= 0)
-        {
-            if (Atoms.Contains(pending, atom))
-            {
-                NoteChange();
-                SetCode(last[atom], Atoms.Nop);
-            }
-            last[atom] = s;
-            pending |= Atoms.Mask(atom);
-        }
-        return pending;
     }
 }

@@ -12,11 +12,11 @@ internal sealed partial class OptimizerState
     /// </summary>
     private bool UseConflict(int b, int succ)
     {
-        uint use = _outUse[succ];
+        uint use = _nodes[succ].OutUse;
         if (use == 0)
             return false;
-        ReadOnlySpan<uint> mine = ValuesOf(b);
-        ReadOnlySpan<uint> theirs = ValuesOf(succ);
+        ReadOnlySpan<uint> mine = _val.AsSpan(b * Block.Atoms, Block.Atoms);
+        ReadOnlySpan<uint> theirs = _val.AsSpan(succ * Block.Atoms, Block.Atoms);
         for (; use != 0; use &= use - 1)
         {
             int atom = BitSet.LowestMember(use);
@@ -29,22 +29,18 @@ internal sealed partial class OptimizerState
     /// <summary>
     /// If <paramref name="child"/> repeats the test of the dominating edge <paramref name="edge"/>
     /// on the same values, its outcome is known on that edge: the successor it then goes to, else None.
+    /// (The caller has checked that the opcodes and the values of A are the same.)
     /// </summary>
-    private int FoldEdge(int child, int edge)
+    private int FoldEdge(ref Node child, int edge)
     {
         bool sense = edge < _n; // the true edge
-        int pred = PredOf(edge);
-        int code = _code[pred];
-        if (_code[child] != code)
-            return None;
-        if (ValueOf(child, Atoms.A) != ValueOf(pred, Atoms.A))
-            return None;
-        if (_oval[child] == _oval[pred])
-            return sense ? _jt[child] : _jf[child];
+        ref Node pred = ref _nodes[PredOf(edge)];
+        if (child.Oval == pred.Oval)
+            return sense ? child.Jt : child.Jf;
         // Came down the true edge of "A == constant": A is that constant, and distinct constants
         // have distinct value numbers, so a test against another constant fails.
-        if (sense && code == (Jmp | Jeq | K))
-            return _jf[child];
+        if (sense && pred.Code == (Jmp | Jeq | K))
+            return child.Jf;
         return None;
     }
 
@@ -56,52 +52,56 @@ internal sealed partial class OptimizerState
     /// </remarks>
     private void ThreadJump(int edge)
     {
+        Node[] nodes = _nodes;
         int succ = SuccOf(edge);
-        if (_jt[succ] == None)
+        ref Node s = ref nodes[succ];
+        if (s.Jt == None)
             return; // goes to a return
 
         int pred = PredOf(edge);
-        if (_jt[succ] == _jf[succ])
+        if (s.Jt == s.Jf)
         {
             // The successor goes to the same place either way: bypass it if no value it leaves matters.
-            if (!UseConflict(pred, _jt[succ]))
+            if (!UseConflict(pred, s.Jt))
             {
                 NoteChange();
-                SetSucc(edge, _jt[succ]);
+                SetSucc(edge, s.Jt);
             }
         }
 
         int words = _edgeWords;
         int dominators = pred * words;
-        int edgeWord = edge / BitSet.BitsPerWord;
-        uint edgeBit = 1u << (edge % BitSet.BitsPerWord);
+        int edgeWord = edge >> 5;
+        uint edgeBit = 1u << edge;
+        uint[] edom = _entryEdgeDominators;
+        uint[] values = _val;
     restart:
         int child = SuccOf(edge);
-        if (_jt[child] == None)
+        ref Node c = ref nodes[child];
+        if (c.Jt == None)
             return; // bypassed to a return: no test to fold (and its values are not kept)
         // FoldEdge needs the dominating edge's test to be the successor's test on the same A;
         // checking that first spares the call for the many dominators that differ.
-        int childCode = _code[child];
-        uint childA = ValueOf(child, Atoms.A);
+        int childCode = c.Code;
+        uint childA = values[child * Block.Atoms + Atoms.A];
         for (int i = 0; i < words; i++)
         {
-            uint word = _entryEdgeDominators[dominators + i];
+            uint word = edom[dominators + i];
             if (i == edgeWord)
                 word |= edgeBit;
             while (word != 0)
             {
-                int bit = BitSet.LowestMember(word);
+                int dominator = (i << 5) + BitSet.LowestMember(word);
                 word &= word - 1;
-                int dominator = i * BitSet.BitsPerWord + bit;
                 int from = PredOf(dominator);
-                if (_code[from] == childCode && ValueOf(from, Atoms.A) == childA)
+                if (nodes[from].Code == childCode && values[from * Block.Atoms + Atoms.A] == childA)
                 {
-                    int target = FoldEdge(child, dominator);
+                    int target = FoldEdge(ref c, dominator);
                     if (target != None && !UseConflict(pred, target))
                     {
                         NoteBranchMovement();
                         SetSucc(edge, target);
-                        if (_jt[target] != None)
+                        if (nodes[target].Jt != None)
                             goto restart; // look again from the new successor
                         return;
                     }
@@ -111,26 +111,47 @@ internal sealed partial class OptimizerState
     }
 
     /// <summary>
+    /// Whether every predecessor on the in-edge list from <paramref name="first"/> leaves the same A;
+    /// that value in <paramref name="val"/>.
+    /// </summary>
+    private bool PredecessorsAgreeOnA(int first, out uint val)
+    {
+        int[] inNext = _inNext;
+        uint[] values = _val;
+        val = values[PredOf(first) * Block.Atoms + Atoms.A];
+        for (int e = inNext[first]; e != None; e = inNext[e])
+        {
+            if (val != values[PredOf(e) * Block.Atoms + Atoms.A])
+                return false;
+        }
+        return true;
+    }
+
+    /// <summary>
     /// "A or B" where a later test in B's false chain tests A's value again: pull that test up the
     /// chain (libpcap's or_pullup). Edge ids stand for the jt/jf pointers being rewritten.
     /// </summary>
     private void PullUpOr(int b)
     {
-        int first = _inHead[b];
+        Node[] nodes = _nodes;
+        ref Node node = ref nodes[b];
+        int first = node.InHead;
         if (first == None)
+            return;
+        int n = _n;
+        int firstPred = PredOf(first);
+        int jtOfB = node.Jt;
+        ref Node predNode = ref nodes[firstPred];
+        // Both walks below start with b's false successor when the first in-edge still leads to b
+        // (it may not, after earlier pull-ups in this pass): it must share b's true target.
+        if ((predNode.Jt == b || predNode.Jf == b) && nodes[node.Jf].Jt != jtOfB)
             return;
 
         // Every predecessor must leave the same A.
-        uint val = ValueOf(PredOf(first), Atoms.A);
-        for (int e = _inNext[first]; e != None; e = _inNext[e])
-        {
-            if (val != ValueOf(PredOf(e), Atoms.A))
-                return;
-        }
+        if (!PredecessorsAgreeOnA(first, out uint val))
+            return;
 
-        int firstPred = PredOf(first);
-        int diff = _jt[firstPred] == b ? firstPred : _n + firstPred;
-        int jtOfB = _jt[b];
+        int diff = predNode.Jt == b ? firstPred : n + firstPred;
 
         // Down the false chain while the tests share b's true target, b dominates them, and they
         // test the same A: find the first that tests another value.
@@ -138,29 +159,29 @@ internal sealed partial class OptimizerState
         for (;;)
         {
             int d = SuccOf(diff);
-            if (d == None || _jt[d] != jtOfB || !Dominates(b, d))
+            if (d == None || nodes[d].Jt != jtOfB || !Dominates(b, d))
                 return;
             if (ValueOf(d, Atoms.A) != val)
                 break;
-            diff = _n + d;
+            diff = n + d;
             atTop = false;
         }
 
         // Further down, find one that tests the original value again.
-        int same = _n + SuccOf(diff);
+        int same = n + SuccOf(diff);
         for (;;)
         {
             int sm = SuccOf(same);
-            if (sm == None || _jt[sm] != jtOfB || !Dominates(b, sm))
+            if (sm == None || nodes[sm].Jt != jtOfB || !Dominates(b, sm))
                 return;
             if (ValueOf(sm, Atoms.A) == val)
                 break;
-            same = _n + sm;
+            same = n + sm;
         }
 
         int pull = SuccOf(same);
-        SetSucc(same, _jf[pull]);
-        SetJf(pull, SuccOf(diff));
+        SetSucc(same, nodes[pull].Jf);
+        SetJf(ref nodes[pull], SuccOf(diff));
         RedirectToPulled(b, diff, pull, atTop);
         NoteBranchMovement();
     }
@@ -168,26 +189,28 @@ internal sealed partial class OptimizerState
     /// <summary>The mirror image of <see cref="PullUpOr"/> for "A and B", along true chains.</summary>
     private void PullUpAnd(int b)
     {
-        int first = _inHead[b];
+        Node[] nodes = _nodes;
+        ref Node node = ref nodes[b];
+        int first = node.InHead;
         if (first == None)
             return;
-
-        uint val = ValueOf(PredOf(first), Atoms.A);
-        for (int e = _inNext[first]; e != None; e = _inNext[e])
-        {
-            if (val != ValueOf(PredOf(e), Atoms.A))
-                return;
-        }
-
+        int n = _n;
         int firstPred = PredOf(first);
-        int diff = _jt[firstPred] == b ? firstPred : _n + firstPred;
-        int jfOfB = _jf[b];
+        int jfOfB = node.Jf;
+        ref Node predNode = ref nodes[firstPred];
+        if ((predNode.Jt == b || predNode.Jf == b) && nodes[node.Jt].Jf != jfOfB)
+            return;
+
+        if (!PredecessorsAgreeOnA(first, out uint val))
+            return;
+
+        int diff = predNode.Jt == b ? firstPred : n + firstPred;
 
         bool atTop = true;
         for (;;)
         {
             int d = SuccOf(diff);
-            if (d == None || _jf[d] != jfOfB || !Dominates(b, d))
+            if (d == None || nodes[d].Jf != jfOfB || !Dominates(b, d))
                 return;
             if (ValueOf(d, Atoms.A) != val)
                 break;
@@ -199,7 +222,7 @@ internal sealed partial class OptimizerState
         for (;;)
         {
             int sm = SuccOf(same);
-            if (sm == None || _jf[sm] != jfOfB || !Dominates(b, sm))
+            if (sm == None || nodes[sm].Jf != jfOfB || !Dominates(b, sm))
                 return;
             if (ValueOf(sm, Atoms.A) == val)
                 break;
@@ -207,8 +230,8 @@ internal sealed partial class OptimizerState
         }
 
         int pull = SuccOf(same);
-        SetSucc(same, _jt[pull]);
-        SetJt(pull, SuccOf(diff));
+        SetSucc(same, nodes[pull].Jt);
+        SetJt(ref nodes[pull], SuccOf(diff));
         RedirectToPulled(b, diff, pull, atTop);
         NoteBranchMovement();
     }
@@ -221,13 +244,13 @@ internal sealed partial class OptimizerState
     {
         if (atTop)
         {
-            for (int e = _inHead[b]; e != None; e = _inNext[e])
+            for (int e = _nodes[b].InHead; e != None; e = _inNext[e])
             {
-                int pred = PredOf(e);
-                if (_jt[pred] == b)
-                    SetJt(pred, pull);
+                ref Node pred = ref _nodes[PredOf(e)];
+                if (pred.Jt == b)
+                    SetJt(ref pred, pull);
                 else
-                    SetJf(pred, pull);
+                    SetJf(ref pred, pull);
             }
         }
         else

@@ -23,18 +23,21 @@ internal sealed partial class OptimizerState
     {
         EnsureLevels();
         EnsureLength(ref _representative, _n);
-        for (int level = 0; level <= _level[_root]; level++)
+        Node[] nodes = _nodes;
+        int[] representative = _representative;
+        for (int level = 0; level <= nodes[_root].Level; level++)
         {
             _distinct.Clear();
             _byContent?.Clear();
-            for (int b = _levelHead[level]; b != None; b = _levelNext[b])
+            for (int b = _levelHead[level]; b != None; b = nodes[b].LevelNext)
             {
-                if (_jt[b] != None)
+                ref Node node = ref nodes[b];
+                if (node.Jt != None)
                 {
-                    SetJt(b, _representative[_jt[b]]);
-                    SetJf(b, _representative[_jf[b]]);
+                    SetJt(ref node, representative[node.Jt]);
+                    SetJf(ref node, representative[node.Jf]);
                 }
-                _representative[b] = Intern(b);
+                representative[b] = Intern(b);
             }
         }
         _distinct.Clear();
@@ -79,17 +82,20 @@ internal sealed partial class OptimizerState
     /// <summary>Same branch, same successors, and the same live statements.</summary>
     private bool AreEqual(int b0, int b1)
     {
-        if (_code[b0] != _code[b1] || _k[b0] != _k[b1] || _jt[b0] != _jt[b1] || _jf[b0] != _jf[b1])
+        ref Node n0 = ref _nodes[b0];
+        ref Node n1 = ref _nodes[b1];
+        if (n0.Code != n1.Code || n0.K != n1.K || n0.Jt != n1.Jt || n0.Jf != n1.Jf)
             return false;
-        int x = _first[b0], xEnd = _end[b0];
-        int y = _first[b1], yEnd = _end[b1];
+        StmtSlot[] stmts = _stmts;
+        int x = n0.First, xEnd = n0.End;
+        int y = n1.First, yEnd = n1.End;
         for (;;)
         {
-            x = NextLive(x, xEnd);
-            y = NextLive(y, yEnd);
+            x = NextLive(stmts, x, xEnd);
+            y = NextLive(stmts, y, yEnd);
             if (x == xEnd || y == yEnd)
                 return x == xEnd && y == yEnd;
-            if (_stmtCode[x] != _stmtCode[y] || _stmtK[x] != _stmtK[y])
+            if (stmts[x].Code != stmts[y].Code || stmts[x].K != stmts[y].K)
                 return false;
             x++;
             y++;
@@ -104,16 +110,18 @@ internal sealed partial class OptimizerState
         public int GetHashCode(int b)
         {
             var hash = new HashCode();
-            hash.Add(state._code[b]);
-            hash.Add(state._k[b]);
-            hash.Add(state._jt[b]);
-            hash.Add(state._jf[b]);
-            for (int s = state._first[b]; s < state._end[b]; s++)
+            ref Node node = ref state._nodes[b];
+            hash.Add(node.Code);
+            hash.Add(node.K);
+            hash.Add(node.Jt);
+            hash.Add(node.Jf);
+            StmtSlot[] stmts = state._stmts;
+            for (int s = node.First; s < node.End; s++)
             {
-                if (state._stmtCode[s] == Atoms.Nop)
+                if (stmts[s].Code == Atoms.Nop)
                     continue;
-                hash.Add(state._stmtCode[s]);
-                hash.Add(state._stmtK[s]);
+                hash.Add(stmts[s].Code);
+                hash.Add(stmts[s].K);
             }
             return hash.ToHashCode();
         }

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using KdtCapture.Filters.Icode;
-using static KdtCapture.Filters.Cbpf.Cbpf;
 
 namespace KdtCapture.Filters.Optimizer;
 
@@ -12,11 +12,20 @@ namespace KdtCapture.Filters.Optimizer;
 /// references (no GC write barriers). The passes themselves are in the partial files beside this one.
 /// </summary>
 /// <remarks>
+/// <para>
 /// Edges are numbered as libpcap numbers them: block i's true edge is i, its false edge i + n.
-/// An edge's successor is therefore <c>_jt[i]</c> or <c>_jf[i]</c>, and rewriting that entry is
-/// libpcap's assignment through a <c>struct block **</c>. Block i's statements are the slots
-/// <c>[_first[i], _end[i])</c> of the statement arrays, in list order.
+/// An edge's successor is therefore block i's <see cref="Node.Jt"/> or <see cref="Node.Jf"/>, and
+/// rewriting that field is libpcap's assignment through a <c>struct block **</c>. Block i's
+/// statements are the slots <c>[First, End)</c> of <see cref="_stmts"/>, in list order.
+/// </para>
+/// <para>
+/// libpcap recomputes everything in every pass. Here an analysis is redone only when what it is
+/// computed from changed since (the successors, or a block's own use-def), and a block whose last
+/// optimization changed nothing is skipped while what it reads is the same: the passes then do
+/// the same work where something changed, and the results are libpcap's.
+/// </para>
 /// </remarks>
+[SkipLocalsInit]
 internal sealed partial class OptimizerState
 {
     private const string TooComplex = "filter is too complex to optimize";
@@ -24,8 +33,49 @@ internal sealed partial class OptimizerState
     /// <summary>libpcap gives up on a loop after this many passes in a row that only moved branches.</summary>
     private const int BranchMovementPassLimit = 100;
 
-    /// <summary>No successor (the branches of a return).</summary>
+    /// <summary>No successor (the branches of a return), no block, end of a list.</summary>
     private const int None = -1;
+
+    /// <summary>What the passes keep per block, together: one bounds check reaches all of it.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private struct Node
+    {
+        // The branch: opcode, operand, successors (None for returns).
+        public int Code;
+        public uint K;
+        public int Jt;
+        public int Jf;
+        // Statements: slots [First, End); a dropped list has End == First.
+        public int First;
+        public int End;
+        // Levels: 0 for returns; a level's blocks are chained through LevelNext from _levelHead.
+        public int Level;
+        public int LevelNext;
+        /// <summary>Equal to _visitStamp when reached by the last level walk.</summary>
+        public int Visited;
+        /// <summary>Head of the in-edge list (chained through _inNext).</summary>
+        public int InHead;
+        // Use-def: Kill and LocalUse depend on the block alone and are kept up to date as it changes.
+        public uint Kill;
+        public uint LocalUse;
+        public uint InUse;
+        public uint OutUse;
+        /// <summary>The value the branch compares A with (libpcap's oval).</summary>
+        public uint Oval;
+        // The block's last optimization, if it changed nothing (see OptimizeBlock).
+        public uint MemoOutUse;
+        public int MemoJt;
+        public int MemoJf;
+        public byte Memo;
+        public bool Dropped;
+    }
+
+    /// <summary>A statement slot.</summary>
+    private struct StmtSlot
+    {
+        public int Code;
+        public uint K;
+    }
 
     // The buffers below are kept from one optimization to the next on the same thread (a compiler
     // runs the optimizer once per expression), so only their first n entries belong to the graph.
@@ -37,43 +87,22 @@ internal sealed partial class OptimizerState
     private int _root;
     /// <summary>The block objects by id, for writing the result back.</summary>
     private Block[] _blocks = [];
+    private Node[] _nodes = [];
 
-    // Each block's branch: opcode, operand, successors (None for returns).
-    private int[] _code = [];
-    private uint[] _k = [];
-    private int[] _jt = [];
-    private int[] _jf = [];
-
-    // Statements: block i owns slots [_first[i], _end[i]); a dropped list has _end == _first.
-    private int[] _first = [];
-    private int[] _end = [];
-    private bool[] _dropped = [];
-    private int[] _stmtCode = [];
-    private uint[] _stmtK = [];
+    private StmtSlot[] _stmts = [];
     /// <summary>The list cell of each slot, for writing the result back.</summary>
     private Slist[] _cells = [];
     private int _stmtCount;
 
-    // Levels: 0 for returns; the blocks of a level are chained through _levelNext from _levelHead.
-    private int[] _level = [];
     private int[] _levelHead = [];
-    private int[] _levelNext = [];
-    private int[] _visited = [];
     private int _visitStamp;
 
-    // Data flow, per block. _kill and _localUse depend on the block alone and are kept up to date
-    // as blocks change; the rest is recomputed every pass.
-    private uint[] _kill = [];
-    private uint[] _localUse = [];
-    private uint[] _inUse = [];
-    private uint[] _outUse = [];
     /// <summary>Value numbers of M[0..15], A and X on exit: block i's are [i * Atoms, (i + 1) * Atoms).</summary>
     private uint[] _val = [];
-    /// <summary>The value the branch compares A with (libpcap's oval).</summary>
-    private uint[] _oval = [];
+    /// <summary>Entry values of each block's last optimization (see OptimizeBlock), laid out as <see cref="_val"/>.</summary>
+    private uint[] _entry = [];
 
-    // In-edge lists (heads per block).
-    private int[] _inHead = [];
+    /// <summary>Next edge in an in-edge list (per edge id).</summary>
     private int[] _inNext = [];
 
     private int _nodeWords;
@@ -104,17 +133,6 @@ internal sealed partial class OptimizerState
     private int _useDefLocalVersion;
     private int _inEdgesGen;
     private int _inEdgesVersion;
-
-    // A block whose last optimization changed nothing changes nothing again, and ends with the same
-    // values, while its entry values, live-out atoms, mode (and where they matter, successors) are
-    // what they were then: OptimizeBlock then skips it. _memo holds the Memo* bits of OptimizeBlock;
-    // value numbers stay valid across passes (the table is kept).
-    private uint[] _entry = [];
-    private byte[] _memo = [];
-    private int[] _memoJt = [];
-    private int[] _memoJf = [];
-    private uint[] _memoOutUse = [];
-    private readonly uint[] _merge = new uint[Block.Atoms];
 
     /// <summary>Cleared by any change; a pass that leaves it set reached the fixed point.</summary>
     private bool _done;
@@ -155,45 +173,57 @@ internal sealed partial class OptimizerState
             || (long)n * Block.Atoms > int.MaxValue)
             throw new FilterCompileException(TooComplex);
 
+        // The sets are padded to whole vectors; the extra bits are never set for reachable blocks
+        // (the root's sets are empty, and every other set is an intersection of sets derived from it).
+        nodeWords = BitSet.VectorWords(nodeWords);
+        edgeWords = BitSet.VectorWords(edgeWords);
+        if ((long)n * edgeWords > int.MaxValue)
+            throw new FilterCompileException(TooComplex);
+
         _n = n;
         _root = 0;
         _nodeWords = nodeWords;
         _edgeWords = edgeWords;
-        if (_code.Length < n)
+        if (_nodes.Length < n)
             Grow(n);
         EnsureLength(ref _dominators, n * nodeWords);
         EnsureLength(ref _entryEdgeDominators, n * edgeWords);
 
+        Node[] nodes = _nodes;
+        Block[] blocks = _blocks;
         int statements = 0;
+        int live = 0;
         for (int i = 0; i < n; i++)
         {
-            Block b = _blocks[i];
-            _code[i] = b.S.Code;
-            _k[i] = b.S.K;
-            _jt[i] = b.Jt is null ? None : (int)b.Jt.Id;
-            _jf[i] = b.Jf is null ? None : (int)b.Jf.Id;
-            _dropped[i] = false;
-            _first[i] = statements;
+            Block b = blocks[i];
+            ref Node node = ref nodes[i];
+            node = default;
+            node.Code = b.S.Code;
+            node.K = b.S.K;
+            node.Jt = b.Jt is null ? None : (int)b.Jt.Id;
+            node.Jf = b.Jf is null ? None : (int)b.Jf.Id;
+            node.First = statements;
             for (Slist? s = b.Stmts; s is not null; s = s.Next)
             {
-                if (statements == _stmtCode.Length)
+                if (statements == _stmts.Length)
                 {
                     int size = Math.Max(64, statements * 2);
-                    Array.Resize(ref _stmtCode, size);
-                    Array.Resize(ref _stmtK, size);
+                    Array.Resize(ref _stmts, size);
                     Array.Resize(ref _cells, size);
                 }
-                _stmtCode[statements] = s.S.Code;
-                _stmtK[statements] = s.S.K;
+                ref StmtSlot slot = ref _stmts[statements];
+                slot.Code = s.S.Code;
+                slot.K = s.S.K;
                 _cells[statements] = s;
                 statements++;
+                if (slot.Code != Atoms.Nop)
+                    live++;
             }
-            _end[i] = statements;
+            node.End = statements;
+            ComputeLocalUseDef(ref node);
         }
         _stmtCount = statements;
-        for (int i = 0; i < n; i++)
-            ComputeLocalUseDef(i);
-        _memo.AsSpan(0, n).Clear();
+        _visitStamp = 0; // every Visited is 0 now
         _graphVersion = 0;
         _levelsVersion = -1;
         _levelsGen = 0;
@@ -202,72 +232,51 @@ internal sealed partial class OptimizerState
         _inEdgesGen = -1;
 
         // libpcap sizes its value table at three values per statement (the branch counting as one).
-        int live = 0;
-        for (int s = 0; s < statements; s++)
-        {
-            if (_stmtCode[s] != Atoms.Nop)
-                live++;
-        }
         _values.EnsureCapacity(3 * (live + n));
     }
 
     /// <summary>Ids in depth-first preorder, true branch before false branch; returns the count.</summary>
     private int NumberBlocks(Block root)
     {
-        _ic.UnmarkAll();
+        IcodeGraph ic = _ic;
+        ic.UnmarkAll();
+        int mark = ic.CurMark;
+        Block[] pending = _pending;
         int n = 0;
         int depth = 0;
-        _pending[depth++] = root;
+        pending[depth++] = root;
         while (depth > 0)
         {
-            Block b = _pending[--depth];
-            if (_ic.IsMarked(b))
+            Block b = pending[--depth];
+            if (b.Mark == mark)
                 continue;
-            _ic.Mark(b);
+            b.Mark = mark;
             b.Id = (uint)n;
-            EnsureLength(ref _blocks, n + 1);
+            if (n == _blocks.Length)
+                Array.Resize(ref _blocks, Math.Max(64, n * 2));
             _blocks[n++] = b;
             if (b.Jt is not null)
             {
-                if (depth + 2 > _pending.Length)
-                    Array.Resize(ref _pending, _pending.Length * 2);
-                _pending[depth++] = b.Jf!;
-                _pending[depth++] = b.Jt;
+                if (depth + 2 > pending.Length)
+                {
+                    Array.Resize(ref _pending, pending.Length * 2);
+                    pending = _pending;
+                }
+                pending[depth++] = b.Jf!;
+                pending[depth++] = b.Jt;
             }
         }
-        Array.Clear(_pending, 0, _pending.Length);
         return n;
     }
 
     private void Grow(int n)
     {
-        int size = Math.Max(n, _code.Length * 2);
-        Array.Resize(ref _code, size);
-        Array.Resize(ref _k, size);
-        Array.Resize(ref _jt, size);
-        Array.Resize(ref _jf, size);
-        Array.Resize(ref _first, size);
-        Array.Resize(ref _end, size);
-        Array.Resize(ref _dropped, size);
-        Array.Resize(ref _level, size);
-        Array.Resize(ref _levelHead, size);
-        Array.Resize(ref _levelNext, size);
-        Array.Resize(ref _visited, size);
-        Array.Resize(ref _kill, size);
-        Array.Resize(ref _inUse, size);
-        Array.Resize(ref _localUse, size);
-        Array.Resize(ref _outUse, size);
-        Array.Resize(ref _oval, size);
-        Array.Resize(ref _inHead, size);
-        Array.Resize(ref _val, size * Block.Atoms);
-        Array.Resize(ref _entry, size * Block.Atoms);
-        Array.Resize(ref _memo, size);
-        Array.Resize(ref _memoJt, size);
-        Array.Resize(ref _memoJf, size);
-        Array.Resize(ref _memoOutUse, size);
-        Array.Resize(ref _inNext, size * 2);
-        _visitStamp = 0;
-        Array.Clear(_visited);
+        int size = Math.Max(n, _nodes.Length * 2);
+        _nodes = new Node[size];
+        _levelHead = new int[size];
+        _val = new uint[size * Block.Atoms];
+        _entry = new uint[size * Block.Atoms];
+        _inNext = new int[size * 2];
     }
 
     private static void EnsureLength<T>(ref T[] array, int length)
@@ -279,26 +288,31 @@ internal sealed partial class OptimizerState
     /// <summary>Puts the optimized graph back into the block objects (before the root is skipped).</summary>
     public void Store()
     {
+        Node[] nodes = _nodes;
+        Block[] blocks = _blocks;
+        StmtSlot[] stmts = _stmts;
+        Slist[] cells = _cells;
         for (int i = 0; i < _n; i++)
         {
-            Block b = _blocks[i];
-            b.S.Code = _code[i];
-            b.S.K = _k[i];
-            b.Jt = _jt[i] == None ? null : _blocks[_jt[i]];
-            b.Jf = _jf[i] == None ? null : _blocks[_jf[i]];
-            if (_dropped[i])
+            Block b = blocks[i];
+            ref Node node = ref nodes[i];
+            b.S.Code = node.Code;
+            b.S.K = node.K;
+            b.Jt = node.Jt == None ? null : blocks[node.Jt];
+            b.Jf = node.Jf == None ? null : blocks[node.Jf];
+            if (node.Dropped)
             {
                 b.Stmts = null;
                 continue;
             }
-            for (int s = _first[i]; s < _end[i]; s++)
+            for (int s = node.First; s < node.End; s++)
             {
-                Stmt stmt = _cells[s].S;
-                stmt.Code = _stmtCode[s];
-                stmt.K = _stmtK[s];
+                Stmt stmt = cells[s].S;
+                stmt.Code = stmts[s].Code;
+                stmt.K = stmts[s].K;
             }
         }
-        _ic.Root = _blocks[_root];
+        _ic.Root = blocks[_root];
     }
 
     /// <summary>libpcap's opt_loop: passes until one changes nothing (or only shuffles branches for too long).</summary>
@@ -355,40 +369,37 @@ internal sealed partial class OptimizerState
     private int PredOf(int edge) => edge < _n ? edge : edge - _n;
 
     /// <summary>The block an edge leads to.</summary>
-    private int SuccOf(int edge) => edge < _n ? _jt[edge] : _jf[edge - _n];
+    private int SuccOf(int edge) => edge < _n ? _nodes[edge].Jt : _nodes[edge - _n].Jf;
 
     private void SetSucc(int edge, int block)
     {
         if (edge < _n)
-            SetJt(edge, block);
+            SetJt(ref _nodes[edge], block);
         else
-            SetJf(edge - _n, block);
+            SetJf(ref _nodes[edge - _n], block);
     }
 
     /// <summary>Every change of a successor goes through here or <see cref="SetJf"/> (it dates the analyses).</summary>
-    private void SetJt(int b, int succ)
+    private void SetJt(ref Node node, int succ)
     {
-        if (_jt[b] != succ)
+        if (node.Jt != succ)
         {
-            _jt[b] = succ;
+            node.Jt = succ;
             _graphVersion++;
         }
     }
 
-    private void SetJf(int b, int succ)
+    private void SetJf(ref Node node, int succ)
     {
-        if (_jf[b] != succ)
+        if (node.Jf != succ)
         {
-            _jf[b] = succ;
+            node.Jf = succ;
             _graphVersion++;
         }
     }
 
-    private Span<uint> ValuesOf(int block) => _val.AsSpan(block * Block.Atoms, Block.Atoms);
-
-    private uint ValueOf(int block, int atom) => _val[block * Block.Atoms + atom];
-
-    private bool IsReturn(int block) => _jt[block] == None;
+    /// <summary>The value of <paramref name="atom"/> on exit from block <paramref name="b"/>.</summary>
+    private uint ValueOf(int b, int atom) => _val[b * Block.Atoms + atom];
 
     // ---- Levels ----
 
@@ -410,7 +421,7 @@ internal sealed partial class OptimizerState
     {
         _levelHead.AsSpan(0, _n).Fill(None);
         NextVisit();
-        if (RuntimeHelpers.TryEnsureSufficientExecutionStack() && FindLevels(_root, depth: 0))
+        if (RuntimeHelpers.TryEnsureSufficientExecutionStack() && FindLevels(_nodes, _root, depth: 0))
             return;
 
         // Too deep to recurse safely: start over with an explicit stack.
@@ -423,7 +434,8 @@ internal sealed partial class OptimizerState
     {
         if (++_visitStamp == int.MaxValue)
         {
-            Array.Clear(_visited);
+            for (int i = 0; i < _n; i++)
+                _nodes[i].Visited = 0;
             _visitStamp = 1;
         }
     }
@@ -435,32 +447,33 @@ internal sealed partial class OptimizerState
     internal const int MaxRecursionDepth = 800;
 
     /// <summary>The recursive walk; false if the graph is deeper than <see cref="MaxRecursionDepth"/>.</summary>
-    private bool FindLevels(int b, int depth)
+    private bool FindLevels(Node[] nodes, int b, int depth)
     {
-        if (_visited[b] == _visitStamp)
+        ref Node node = ref nodes[b];
+        if (node.Visited == _visitStamp)
             return true;
         if (depth > MaxRecursionDepth)
             return false;
-        _visited[b] = _visitStamp;
-        int jt = _jt[b];
-        if (jt == None)
+        node.Visited = _visitStamp;
+        int jt = node.Jt;
+        int level = 0;
+        if (jt != None)
         {
-            _level[b] = 0;
-        }
-        else
-        {
-            int jf = _jf[b];
-            if (!FindLevels(jt, depth + 1) || !FindLevels(jf, depth + 1))
+            int jf = node.Jf;
+            if (!FindLevels(nodes, jt, depth + 1) || !FindLevels(nodes, jf, depth + 1))
                 return false;
-            _level[b] = Math.Max(_level[jt], _level[jf]) + 1;
+            level = Math.Max(nodes[jt].Level, nodes[jf].Level) + 1;
         }
-        AddToLevel(b);
+        node.Level = level;
+        node.LevelNext = _levelHead[level];
+        _levelHead[level] = b;
         return true;
     }
 
     private void FindLevelsWithoutRecursion()
     {
         // Entries are block ids; a negated entry (~id) means "both successors are done".
+        Node[] nodes = _nodes;
         int depth = 0;
         Push(ref depth, _root);
         while (depth > 0)
@@ -469,22 +482,22 @@ internal sealed partial class OptimizerState
             if (entry < 0)
             {
                 int done = ~entry;
-                _level[done] = Math.Max(_level[_jt[done]], _level[_jf[done]]) + 1;
-                AddToLevel(done);
+                ref Node d = ref nodes[done];
+                AddToLevel(ref d, done, Math.Max(nodes[d.Jt].Level, nodes[d.Jf].Level) + 1);
                 continue;
             }
-            if (_visited[entry] == _visitStamp)
+            ref Node node = ref nodes[entry];
+            if (node.Visited == _visitStamp)
                 continue;
-            _visited[entry] = _visitStamp;
-            if (_jt[entry] == None)
+            node.Visited = _visitStamp;
+            if (node.Jt == None)
             {
-                _level[entry] = 0;
-                AddToLevel(entry);
+                AddToLevel(ref node, entry, 0);
                 continue;
             }
             Push(ref depth, ~entry);
-            Push(ref depth, _jf[entry]);
-            Push(ref depth, _jt[entry]);
+            Push(ref depth, node.Jf);
+            Push(ref depth, node.Jt);
         }
     }
 
@@ -495,10 +508,10 @@ internal sealed partial class OptimizerState
         _walk[depth++] = entry;
     }
 
-    private void AddToLevel(int b)
+    private void AddToLevel(ref Node node, int b, int level)
     {
-        int level = _level[b];
-        _levelNext[b] = _levelHead[level];
+        node.Level = level;
+        node.LevelNext = _levelHead[level];
         _levelHead[level] = b;
     }
 
@@ -515,70 +528,84 @@ internal sealed partial class OptimizerState
     /// </remarks>
     private void FindDominators()
     {
+        int n = _n;
         int words = _nodeWords;
         int edgeWords = _edgeWords;
         uint[] dom = _dominators;
         uint[] edom = _entryEdgeDominators;
-        dom.AsSpan(0, _n * words).Fill(uint.MaxValue);
+        Node[] nodes = _nodes;
+        dom.AsSpan(0, n * words).Fill(uint.MaxValue);
         dom.AsSpan(_root * words, words).Clear();
-        edom.AsSpan(0, _n * edgeWords).Fill(uint.MaxValue);
+        edom.AsSpan(0, n * edgeWords).Fill(uint.MaxValue);
         edom.AsSpan(_root * edgeWords, edgeWords).Clear();
-        for (int level = _level[_root]; level >= 0; level--)
+        ref uint dom0 = ref MemoryMarshal.GetArrayDataReference(dom);
+        ref uint edom0 = ref MemoryMarshal.GetArrayDataReference(edom);
+        for (int level = nodes[_root].Level; level >= 0; level--)
         {
-            for (int b = _levelHead[level]; b != None; b = _levelNext[b])
+            for (int b = _levelHead[level]; b != None;)
             {
-                int at = b * words;
-                dom[at + b / BitSet.BitsPerWord] |= 1u << (b % BitSet.BitsPerWord);
-                int jt = _jt[b];
-                if (jt == None)
-                    continue;
-                int jf = _jf[b];
-                BitSet.IntersectBoth(dom, jt * words, jf * words, at, words);
-                BitSet.IntersectWithInsert(edom, jt * edgeWords, b * edgeWords, edgeWords, b);
-                BitSet.IntersectWithInsert(edom, jf * edgeWords, b * edgeWords, edgeWords, _n + b);
+                ref Node node = ref nodes[b];
+                // The sets of b and of its successors lie inside the arrays: b and its successors are < n.
+                ref uint mine = ref Unsafe.Add(ref dom0, b * words);
+                Unsafe.Add(ref mine, b >> 5) |= 1u << b;
+                int jt = node.Jt;
+                if (jt != None)
+                {
+                    int jf = node.Jf;
+                    BitSet.IntersectBoth(ref mine, ref Unsafe.Add(ref dom0, jt * words), ref Unsafe.Add(ref dom0, jf * words), words);
+                    ref uint entry = ref Unsafe.Add(ref edom0, b * edgeWords);
+                    BitSet.IntersectWithInsert(ref Unsafe.Add(ref edom0, jt * edgeWords), ref entry, edgeWords, b);
+                    BitSet.IntersectWithInsert(ref Unsafe.Add(ref edom0, jf * edgeWords), ref entry, edgeWords, n + b);
+                }
+                b = node.LevelNext;
             }
         }
     }
 
     /// <summary>Whether block <paramref name="dominator"/> dominates block <paramref name="b"/>.</summary>
     private bool Dominates(int dominator, int b) =>
-        (_dominators[b * _nodeWords + dominator / BitSet.BitsPerWord] & (1u << (dominator % BitSet.BitsPerWord))) != 0;
+        (_dominators[b * _nodeWords + (dominator >> 5)] & (1u << dominator)) != 0;
 
     // ---- Use-def ----
 
     /// <summary>Which atoms each block uses before defining, defines, kills, and must leave for its successors.</summary>
     private void FindUseDef()
     {
-        int maxLevel = _level[_root];
-        for (int level = maxLevel; level >= 0; level--)
+        Node[] nodes = _nodes;
+        int maxLevel = nodes[_root].Level;
+        // Returns use nothing afterwards; any other block leaves what its successors use on entry,
+        // and those are done first (they are on lower levels).
+        for (int b = _levelHead[0]; b != None; b = nodes[b].LevelNext)
         {
-            for (int b = _levelHead[level]; b != None; b = _levelNext[b])
-            {
-                // The local part is kept up to date as blocks change (see OptimizeBlock).
-                _inUse[b] = _localUse[b];
-                _outUse[b] = 0;
-            }
+            ref Node node = ref nodes[b];
+            node.InUse = node.LocalUse;
+            node.OutUse = 0;
         }
         for (int level = 1; level <= maxLevel; level++)
         {
-            for (int b = _levelHead[level]; b != None; b = _levelNext[b])
+            for (int b = _levelHead[level]; b != None;)
             {
-                _outUse[b] |= _inUse[_jt[b]] | _inUse[_jf[b]];
-                _inUse[b] |= _outUse[b] & ~_kill[b];
+                ref Node node = ref nodes[b];
+                uint outUse = nodes[node.Jt].InUse | nodes[node.Jf].InUse;
+                node.OutUse = outUse;
+                node.InUse = node.LocalUse | (outUse & ~node.Kill);
+                b = node.LevelNext;
             }
         }
     }
 
-    private void ComputeLocalUseDef(int b)
+    private void ComputeLocalUseDef(ref Node node)
     {
         uint def = 0, use = 0, killed = 0;
-        for (int s = _first[b]; s < _end[b]; s++)
+        StmtSlot[] stmts = _stmts;
+        for (int s = node.First; s < node.End; s++)
         {
-            int code = _stmtCode[s];
+            int code = stmts[s].Code;
             if (code == Atoms.Nop)
                 continue;
-            use |= UsedBeforeDefined(Atoms.Used(code, _stmtK[s]), def);
-            int atom = Atoms.Defined(code, _stmtK[s]);
+            uint k = stmts[s].K;
+            use |= Atoms.UseMask(code, k) & ~def;
+            int atom = Atoms.Defined(code, k);
             if (atom >= 0)
             {
                 if (!Atoms.Contains(use, atom))
@@ -587,29 +614,15 @@ internal sealed partial class OptimizerState
             }
         }
         // As in libpcap, only a jump's operands count; what a return reads does not.
-        if (Class(_code[b]) == Jmp)
-            use |= UsedBeforeDefined(Atoms.Used(_code[b], _k[b]), def);
+        if (Cbpf.Cbpf.Class(node.Code) == Cbpf.Cbpf.Jmp)
+            use |= Atoms.UseMask(node.Code, node.K) & ~def;
 
-        if (_kill[b] != killed || _localUse[b] != use)
+        if (node.Kill != killed || node.LocalUse != use)
         {
-            _kill[b] = killed;
-            _localUse[b] = use;
+            node.Kill = killed;
+            node.LocalUse = use;
             _localVersion++;
         }
-    }
-
-    private static uint UsedBeforeDefined(int atom, uint def)
-    {
-        if (atom == Atoms.AX)
-        {
-            uint use = 0;
-            if (!Atoms.Contains(def, Atoms.X))
-                use |= Atoms.Mask(Atoms.X);
-            if (!Atoms.Contains(def, Atoms.A))
-                use |= Atoms.Mask(Atoms.A);
-            return use;
-        }
-        return atom >= 0 && !Atoms.Contains(def, atom) ? Atoms.Mask(atom) : 0;
     }
 
     // ---- In-edges ----
@@ -624,20 +637,24 @@ internal sealed partial class OptimizerState
             return; // the same level lists and successors give the same lists
         _inEdgesGen = _levelsGen;
         _inEdgesVersion = _graphVersion;
-        _inHead.AsSpan(0, _n).Fill(None);
-        for (int level = _level[_root]; level > 0; level--)
+        Node[] nodes = _nodes;
+        int[] inNext = _inNext;
+        int n = _n;
+        for (int i = 0; i < n; i++)
+            nodes[i].InHead = None;
+        for (int level = nodes[_root].Level; level > 0; level--)
         {
-            for (int b = _levelHead[level]; b != None; b = _levelNext[b])
+            for (int b = _levelHead[level]; b != None;)
             {
-                LinkInEdge(b, _jt[b]);
-                LinkInEdge(_n + b, _jf[b]);
+                ref Node node = ref nodes[b];
+                ref Node t = ref nodes[node.Jt];
+                inNext[b] = t.InHead;
+                t.InHead = b;
+                ref Node f = ref nodes[node.Jf];
+                inNext[n + b] = f.InHead;
+                f.InHead = n + b;
+                b = node.LevelNext;
             }
         }
-    }
-
-    private void LinkInEdge(int edge, int child)
-    {
-        _inNext[edge] = _inHead[child];
-        _inHead[child] = edge;
     }
 }
