@@ -244,3 +244,49 @@ public static unsafe partial class LibPcapOracle
         return sb.ToString();
     }
 }
+
+// Additions for the packet printer's differential suite (tests/KdtCapture.Capture.Tests/Printing, tests/PrintDiff).
+public static unsafe partial class LibPcapOracle
+{
+    private const int PcapTstampPrecisionNano = 1;
+
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint pcap_open_offline_with_tstamp_precision(string fname, uint precision, byte* errbuf);
+
+    /// <summary>One packet of a capture file with its time stamp, in nanoseconds since the epoch.</summary>
+    public sealed record TimedPacket(byte[] Data, uint WireLength, long TimestampNanoseconds);
+
+    /// <summary>
+    /// Reads a pcap/pcapng file as tcpdump -r does, time stamps included (libpcap's nanosecond precision, so
+    /// microsecond files come back scaled, not rounded); null when libpcap cannot open it (the error is returned).
+    /// </summary>
+    public static (LinkType LinkType, List<TimedPacket> Packets)? ReadFileWithTimestamps(string path, out string? error)
+    {
+        byte* errbuf = stackalloc byte[512];
+        nint p = pcap_open_offline_with_tstamp_precision(path, PcapTstampPrecisionNano, errbuf);
+        if (p == 0)
+        {
+            error = Marshal.PtrToStringUTF8((nint)errbuf);
+            return null;
+        }
+        try
+        {
+            var packets = new List<TimedPacket>();
+            var lt = (LinkType)pcap_datalink(p);
+            PcapPacketHeader* hdr;
+            byte* data;
+            int rc;
+            while ((rc = pcap_next_ex(p, &hdr, &data)) == 1)
+            {
+                long ns = hdr->Seconds * 1_000_000_000 + hdr->Microseconds; // tv_usec holds nanoseconds here
+                packets.Add(new TimedPacket(new ReadOnlySpan<byte>(data, (int)hdr->CapturedLength).ToArray(), hdr->WireLength, ns));
+            }
+            error = rc == -1 ? Marshal.PtrToStringUTF8(pcap_geterr(p)) : null;
+            return (lt, packets);
+        }
+        finally
+        {
+            pcap_close(p);
+        }
+    }
+}
