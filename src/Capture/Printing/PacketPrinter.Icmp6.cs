@@ -303,10 +303,11 @@ public sealed partial class PacketPrinter
                 }
                 break;
             case 138:
+                RouterRenumberingPrint(p, dp);
+                break;
             case 139:
             case 140:
-                // Router renumbering and node information: tcpdump decodes them further; this printer
-                // stops at the type.
+                NodeInformationPrint(p, dp, length);
                 break;
             case 141:
             case 142:
@@ -369,6 +370,8 @@ public sealed partial class PacketPrinter
                         _o.Append("RPL message, unknown code ");
                         _o.Append((uint)code);
                     }
+                    else if (_vflag > 0)
+                        RplPrint(p, dp + 4, code & 0x7f, length - 4);
                 }
                 break;
             default:
@@ -765,5 +768,543 @@ public sealed partial class PacketPrinter
             }
         }
         _o.Append(']');
+    }
+
+    /// <summary>Router renumbering (RFC 2894), as tcpdump's icmp6_rrenum_print.</summary>
+    private void RouterRenumberingPrint(ReadOnlySpan<byte> p, int dp)
+    {
+        if (p.Length < dp)
+            return;
+        Check(p, dp + 12, 4);
+        byte code = U8(p, dp + 1);
+        switch (code)
+        {
+            case 0: _o.Append(", command"); break;
+            case 1: _o.Append(", result"); break;
+            case 255: _o.Append(", sequence number reset"); break;
+            default:
+                _o.Append(", code-#");
+                _o.Append((uint)code);
+                break;
+        }
+        _o.Append(", seq=");
+        _o.Append(U32(p, dp + 4));
+        if (_vflag > 0)
+        {
+            byte flags = U8(p, dp + 9);
+            _o.Append('[');
+            if (flags != 0)
+            {
+                if ((flags & 0x80) != 0) _o.Append('T');
+                if ((flags & 0x40) != 0) _o.Append('R');
+                if ((flags & 0x20) != 0) _o.Append('A');
+                if ((flags & 0x10) != 0) _o.Append('S');
+                if ((flags & 0x08) != 0) _o.Append('P');
+                _o.Append(',');
+            }
+            _o.Append("seg=");
+            _o.Append((uint)U8(p, dp + 8));
+            _o.Append(",maxdelay=");
+            _o.Append((uint)U16(p, dp + 10));
+            uint reserved = U32(p, dp + 12);
+            if (reserved != 0)
+            {
+                _o.Append("rsvd=0x");
+                _o.AppendHex(reserved);
+            }
+            _o.Append(']');
+        }
+        if (code != 0)
+            return;
+
+        int match = dp + 16;
+        Check(p, match + 8, 16);
+        _o.Append(_vflag > 1 ? "\n\t" : " ");
+        _o.Append("match(");
+        byte matchCode = U8(p, match);
+        switch (matchCode)
+        {
+            case 1: _o.Append("add"); break;
+            case 2: _o.Append("change"); break;
+            case 3: _o.Append("setglobal"); break;
+            default:
+                _o.Append('#');
+                _o.Append((uint)matchCode);
+                break;
+        }
+        if (_vflag > 0)
+        {
+            _o.Append(",ord=");
+            _o.Append((uint)U8(p, match + 2));
+            _o.Append(",min=");
+            _o.Append((uint)U8(p, match + 4));
+            _o.Append(",max=");
+            _o.Append((uint)U8(p, match + 5));
+        }
+        _o.Append(',');
+        AppendIp6(p.Slice(match + 8, 16));
+        _o.Append('/');
+        _o.Append((uint)U8(p, match + 3));
+        _o.Append(')');
+
+        int n = U8(p, match + 1) - 3;
+        if (n % 4 != 0)
+        {
+            PrintTruncated();
+            return;
+        }
+        n /= 4;
+        for (int use = match + 24; n-- > 0; use += 32)
+        {
+            Check(p, use + 16, 16);
+            _o.Append(_vflag > 1 ? "\n\t" : " ");
+            _o.Append("use(");
+            byte useFlags = U8(p, use + 12);
+            if (useFlags != 0)
+            {
+                if ((useFlags & 0x80) != 0) _o.Append('V');
+                if ((useFlags & 0x40) != 0) _o.Append('P');
+                _o.Append(',');
+            }
+            if (_vflag > 0)
+            {
+                _o.Append("mask=0x");
+                _o.AppendHex(U8(p, use + 2));
+                _o.Append(",raflags=0x");
+                _o.AppendHex(U8(p, use + 3));
+                _o.Append(',');
+                RouterRenumberingTime("vltime=", U32(p, use + 4));
+                RouterRenumberingTime("pltime=", U32(p, use + 8));
+            }
+            AppendIp6(p.Slice(use + 16, 16));
+            _o.Append('/');
+            _o.Append((uint)U8(p, use));
+            _o.Append('/');
+            _o.Append((uint)U8(p, use + 1));
+            _o.Append(')');
+        }
+    }
+
+    private void RouterRenumberingTime(string label, uint value)
+    {
+        _o.Append(label);
+        if (value == 0xffffffff)
+            _o.Append("infty");
+        else
+            _o.Append(value);
+        _o.Append(',');
+    }
+
+    /// <summary>Node information query and reply (RFC 4620), as tcpdump's icmp6_nodeinfo_print.</summary>
+    private void NodeInformationPrint(ReadOnlySpan<byte> p, int dp, uint icmp6Length)
+    {
+        if (p.Length < dp)
+            return;
+        int ep = p.Length;
+        int size = ep - dp;
+        byte type = U8(p, dp);
+        if (type == 139)
+        {
+            if (size == 12)
+            {
+                // KAME's who-are-you.
+                _o.Append(" who-are-you request");
+                return;
+            }
+            _o.Append(" node information query");
+            Check(p, dp, 16);
+            _o.Append(" (");
+            ushort qtype = U16(p, dp + 4);
+            switch (qtype)
+            {
+                case 0:
+                    _o.Append("noop");
+                    break;
+                case 1:
+                    _o.Append("supported qtypes");
+                    if (U16(p, dp + 6) != 0)
+                        _o.Append((U16(p, dp + 6) & 1) != 0 ? " [C]" : " []");
+                    break;
+                case 2:
+                    _o.Append("DNS name");
+                    break;
+                case 3:
+                    _o.Append("node addresses");
+                    NodeAddressFlags(U16(p, dp + 6), withTruncate: false);
+                    break;
+                default:
+                    _o.Append("unknown");
+                    break;
+            }
+            if (qtype is 0 or 1)
+            {
+                if (size != 16 && _vflag > 0)
+                    _o.Append(", invalid len");
+                _o.Append(')');
+                return;
+            }
+            if (size == 16)
+            {
+                _o.Append(", 03 draft)");
+                return;
+            }
+            int cp = dp + 16;
+            switch (U8(p, dp + 1))
+            {
+                case 0:
+                    if (!Has(p, dp, 32))
+                        break;
+                    if (size != 32)
+                    {
+                        if (_vflag > 0)
+                            _o.Append(", invalid subject len");
+                        break;
+                    }
+                    _o.Append(", subject=");
+                    Ip6(p, cp);
+                    break;
+                case 1:
+                    _o.Append(", subject=DNS name");
+                    NodeInformationName(p, cp, ep);
+                    break;
+                case 2:
+                    if (!Has(p, dp, 20))
+                        break;
+                    if (size != 20)
+                    {
+                        if (_vflag > 0)
+                            _o.Append(", invalid subject len");
+                        break;
+                    }
+                    _o.Append(", subject=");
+                    Ip4(p, cp);
+                    break;
+                default:
+                    _o.Append(", unknown subject");
+                    break;
+            }
+            _o.Append(')');
+            return;
+        }
+
+        if (type != 140)
+            return;
+        if (icmp6Length > (uint)size)
+        {
+            PrintTruncated();
+            return;
+        }
+        bool comma = false;
+        Check(p, dp, 16);
+        _o.Append(" node information reply (");
+        byte code = U8(p, dp + 1);
+        switch (code)
+        {
+            case 0:
+                if (_vflag > 0)
+                {
+                    _o.Append("success");
+                    comma = true;
+                }
+                break;
+            case 1:
+            case 2:
+                _o.Append(code == 1 ? "refused" : "unknown");
+                comma = true;
+                if (size != 16 && _vflag > 0)
+                    _o.Append(", invalid length");
+                break;
+        }
+        if (code != 0)
+        {
+            _o.Append(')');
+            return;
+        }
+        if (comma)
+            _o.Append(", ");
+        ushort replyType = U16(p, dp + 4);
+        switch (replyType)
+        {
+            case 0:
+                _o.Append("noop");
+                if (size != 16 && _vflag > 0)
+                    _o.Append(", invalid length");
+                break;
+            case 1:
+                _o.Append("supported qtypes");
+                if (U16(p, dp + 6) != 0)
+                    _o.Append((U16(p, dp + 6) & 1) != 0 ? " [C]" : " []");
+                break;
+            case 2:
+            {
+                _o.Append("DNS name");
+                int cp = dp + 20;
+                if (U8(p, cp) == ep - cp - 1)
+                {
+                    if (_vflag > 0)
+                        _o.Append(", 03 draft");
+                    _o.Append(", \"");
+                    for (cp++; cp < ep; cp++)
+                        PrintEscapedChar(U8(p, cp));
+                    _o.Append('"');
+                }
+                else
+                    NodeInformationName(p, cp, ep);
+                if ((U16(p, dp + 6) & 1) != 0)
+                {
+                    uint ttl = U32(p, dp + 16);
+                    _o.Append(" [TTL=");
+                    _o.Append(ttl);
+                    _o.Append(']');
+                }
+                break;
+            }
+            case 3:
+                _o.Append("node addresses");
+                for (int i = 16; i < size && i + 20 <= size; i += 20)
+                {
+                    Check(p, dp + i + 4, 16);
+                    uint ttl = U32(p, dp + i);
+                    _o.Append(' ');
+                    Ip6(p, dp + i + 4);
+                    _o.Append('(');
+                    _o.Append(ttl);
+                    _o.Append(')');
+                }
+                NodeAddressFlags(U16(p, dp + 6), withTruncate: true);
+                break;
+            default:
+                _o.Append("unknown");
+                break;
+        }
+        _o.Append(')');
+    }
+
+    private void NodeAddressFlags(ushort flags, bool withTruncate)
+    {
+        if (flags == 0)
+            return;
+        _o.Append(" [");
+        if ((flags & 0x40) != 0) _o.Append('a');
+        if ((flags & 0x20) != 0) _o.Append('G');
+        if ((flags & 0x10) != 0) _o.Append('S');
+        if ((flags & 0x08) != 0) _o.Append('L');
+        if ((flags & 0x04) != 0) _o.Append('C');
+        if ((flags & 0x02) != 0) _o.Append('A');
+        if (withTruncate && (flags & 0x01) != 0) _o.Append('T');
+        _o.Append(']');
+    }
+
+    /// <summary>tcpdump's dnsname_print for node information: labels without compression, quoted.</summary>
+    private void NodeInformationName(ReadOnlySpan<byte> p, int cp, int ep)
+    {
+        _o.Append(", \"");
+        while (cp < ep)
+        {
+            int i = U8(p, cp);
+            cp++;
+            if (i != 0)
+            {
+                if (i > ep - cp)
+                {
+                    _o.Append("???");
+                    break;
+                }
+                while (i-- > 0 && cp < ep)
+                {
+                    PrintEscapedChar(U8(p, cp));
+                    cp++;
+                }
+                if (cp + 1 < ep && U8(p, cp) != 0)
+                    _o.Append('.');
+            }
+            else
+            {
+                if (cp == ep)
+                    _o.Append('.');
+                else if (!(cp + 1 == ep && U8(p, cp) == 0))
+                    _o.Append("???");
+                break;
+            }
+        }
+        _o.Append('"');
+    }
+
+    /// <summary>RPL DAO and DAO-ACK details (-v), as tcpdump's rpl_dao_print and rpl_daoack_print; DIO as rpl_dio_print.</summary>
+    private void RplPrint(ReadOnlySpan<byte> p, int bp, int code, uint length)
+    {
+        switch (code)
+        {
+            case 1:
+            {
+                // struct nd_rpl_dio: instance, version, rank(2), mop/prf, dtsn, flags, reserved, dagid(16).
+                if (length < 24)
+                {
+                    PrintInvalid();
+                    return;
+                }
+                Check(p, bp + 8, 16);
+                byte dtsn = U8(p, bp + 5), instance = U8(p, bp), mopprf = U8(p, bp + 4);
+                ushort rank = U16(p, bp + 2);
+                _o.Append(" [dagid:");
+                Ip6(p, bp + 8);
+                _o.Append(",seq:");
+                _o.Append((uint)dtsn);
+                _o.Append(",instance:");
+                _o.Append((uint)instance);
+                _o.Append(",rank:");
+                _o.Append((uint)rank);
+                _o.Append(',');
+                if ((mopprf & 0x80) != 0)
+                    _o.Append("grounded,");
+                _o.Append("mop:");
+                int mop = (mopprf >> 3) & 7;
+                switch (mop)
+                {
+                    case 0: _o.Append("nonstoring"); break;
+                    case 1: _o.Append("storing"); break;
+                    case 2: _o.Append("nonstoring-multicast"); break;
+                    case 3: _o.Append("storing-multicast"); break;
+                    default:
+                        _o.Append("mop");
+                        _o.Append(mop);
+                        break;
+                }
+                _o.Append(",prf:");
+                _o.Append(mopprf & 7);
+                _o.Append(']');
+                if (_vflag > 1)
+                    RplOptionsPrint(p, bp + 24, length - 24);
+                return;
+            }
+            case 2:
+            {
+                Check(p, bp, 20);
+                if (length < 4)
+                {
+                    _o.Append(" [|length too short]");
+                    return;
+                }
+                int opts = bp + 4;
+                length -= 4;
+                byte flags = U8(p, bp + 1);
+                bool dagid = (flags & 0x40) != 0;
+                if (dagid)
+                {
+                    if (length < 16)
+                    {
+                        _o.Append(" [|length too short]");
+                        return;
+                    }
+                    opts += 16;
+                    length -= 16;
+                }
+                _o.Append(" [dagid:");
+                if (dagid)
+                    Ip6(p, bp + 4);
+                else
+                    _o.Append("<elided>");
+                _o.Append(",seq:");
+                _o.Append((uint)U8(p, bp + 3));
+                _o.Append(",instance:");
+                _o.Append((uint)U8(p, bp));
+                if ((flags & 0x80) != 0)
+                    _o.Append(",acK");
+                if (dagid)
+                    _o.Append(",Dagid");
+                _o.Append(',');
+                _o.AppendHexByte(flags);
+                _o.Append(']');
+                if (_vflag > 1)
+                    RplOptionsPrint(p, opts, length);
+                return;
+            }
+            case 3:
+            {
+                Check(p, bp, 4);
+                if (length < 4)
+                {
+                    _o.Append(" [|dao-length too short]");
+                    return;
+                }
+                int opts = bp + 4;
+                length -= 4;
+                bool dagid = (U8(p, bp + 1) & 0x80) != 0;
+                if (dagid)
+                {
+                    Check(p, bp + 4, 16);
+                    if (length < 16)
+                    {
+                        _o.Append(" [|dao-length too short]");
+                        return;
+                    }
+                    opts += 16;
+                    length -= 16;
+                }
+                _o.Append(" [dagid:");
+                if (dagid)
+                    Ip6(p, bp + 4);
+                else
+                    _o.Append("<elided>");
+                _o.Append(",seq:");
+                _o.Append((uint)U8(p, bp + 2));
+                _o.Append(",instance:");
+                _o.Append((uint)U8(p, bp));
+                _o.Append(",status:");
+                _o.Append((uint)U8(p, bp + 3));
+                _o.Append(']');
+                if (_vflag > 1)
+                    RplOptionsPrint(p, opts, length);
+                return;
+            }
+        }
+    }
+
+    private void RplOptionsPrint(ReadOnlySpan<byte> p, int opts, uint length)
+    {
+        while (length != 0)
+        {
+            byte type = U8(p, opts);
+            uint optlen;
+            if (type == 0)
+            {
+                optlen = 1;
+                _o.Append(" opt:pad1");
+            }
+            else
+            {
+                if (length < 2)
+                {
+                    PrintTruncated();
+                    return;
+                }
+                optlen = (uint)U8(p, opts + 1) + 2;
+                _o.Append(" opt:");
+                string? name = type switch
+                {
+                    1 => "padN", 2 => "metrics", 3 => "routinginfo", 4 => "config", 5 => "rpltarget",
+                    6 => "transitinfo", 8 => "destprefix", 9 => "rpltargetdesc", _ => null,
+                };
+                if (name is null)
+                {
+                    _o.Append("subopt:");
+                    _o.Append((uint)type);
+                }
+                else
+                    _o.Append(name);
+                _o.Append(" len:");
+                _o.Append(optlen);
+                _o.Append(' ');
+                if (!Has(p, opts, optlen) || length < optlen)
+                {
+                    PrintTruncated();
+                    return;
+                }
+                if (_vflag > 2)
+                    HexPrint(p, opts + 2, optlen - 2, " ");
+            }
+            opts += (int)optlen;
+            length -= optlen;
+        }
     }
 }

@@ -1095,23 +1095,218 @@ public sealed partial class PacketPrinter
         }
     }
 
-    /// <summary>Mobility header (RFC 6275): the message type, which is as far as this printer follows it.</summary>
+    /// <summary>Mobility header (RFC 6275), as tcpdump's mobility_print: message type and fields, options with -v.</summary>
     private void MobilityPrint(ReadOnlySpan<byte> p, int cp)
     {
         _proto = "mobility";
-        byte type = U8(p, cp + 2);
-        _o.Append("MH ");
-        _o.Append(type switch
+        if (!Has(p, cp + 1, 1))
         {
-            0 => "BRR",
-            1 => "HoTI",
-            2 => "CoTI",
-            3 => "HoT",
-            4 => "CoT",
-            5 => "BU",
-            6 => "BA",
-            7 => "BE",
-            _ => "Type " + type.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        });
+            PrintTruncated();
+            return;
+        }
+        uint mhlen = (uint)(U8(p, cp + 1) + 1) << 3;
+        byte type = U8(p, cp + 2);
+        uint minimum = type switch { 0 => 8, 1 or 2 => 16, 3 or 4 => 24, 5 or 6 => 12, 7 => 24, _ => 0 };
+        if (mhlen < minimum)
+        {
+            _o.Append("(header length ");
+            _o.Append(mhlen);
+            _o.Append(" is too small for type ");
+            _o.Append((uint)type);
+            _o.Append(')');
+            PrintTruncated();
+            return;
+        }
+        _o.Append("mobility: ");
+        string? name = type switch
+        {
+            0 => "BRR", 1 => "HoTI", 2 => "CoTI", 3 => "HoT", 4 => "CoT", 5 => "BU", 6 => "BA", 7 => "BE", _ => null,
+        };
+        if (name is null)
+        {
+            _o.Append("type-#");
+            _o.Append((uint)type);
+        }
+        else
+            _o.Append(name);
+
+        uint hlen = 8;
+        switch (type)
+        {
+            case 0:
+                break;
+            case 1:
+            case 2:
+                if (_vflag > 0)
+                    MobilityCookie(p, cp + 8, type == 1 ? " Home" : " Care-of", " Init Cookie=");
+                hlen += 8;
+                break;
+            case 3:
+            case 4:
+                ushort nonce = U16(p, cp + 6);
+                _o.Append(" nonce id=0x");
+                _o.AppendHex(nonce);
+                if (_vflag > 0)
+                    MobilityCookie(p, cp + 8, type == 3 ? " Home" : " Care-of", " Init Cookie=");
+                hlen += 8;
+                if (_vflag > 0)
+                    MobilityCookie(p, cp + 16, type == 3 ? " Home" : " Care-of", " Keygen Token=");
+                hlen += 8;
+                break;
+            case 5:
+            {
+                ushort sequence = U16(p, cp + 6);
+                _o.Append(" seq#=");
+                _o.Append((uint)sequence);
+                Check(p, cp + 8, 2);
+                int bits = (U8(p, cp + 8) & 0xf0) >> 4;
+                if (bits != 0)
+                {
+                    _o.Append(' ');
+                    if ((bits & 8) != 0) _o.Append('A');
+                    if ((bits & 4) != 0) _o.Append('H');
+                    if ((bits & 2) != 0) _o.Append('L');
+                    if ((bits & 1) != 0) _o.Append('K');
+                }
+                uint lifetime = (uint)U16(p, cp + 10) << 2;
+                _o.Append(" lifetime=");
+                _o.Append(lifetime);
+                hlen += 4;
+                break;
+            }
+            case 6:
+                byte status = U8(p, cp + 6);
+                _o.Append(" status=");
+                _o.Append((uint)status);
+                if ((U8(p, cp + 7) & 0x80) != 0)
+                    _o.Append(" K");
+                ushort ackSequence = U16(p, cp + 8);
+                _o.Append(" seq#=");
+                _o.Append((uint)ackSequence);
+                uint ackLifetime = (uint)U16(p, cp + 10) << 2;
+                _o.Append(" lifetime=");
+                _o.Append(ackLifetime);
+                hlen += 4;
+                break;
+            case 7:
+                byte errorStatus = U8(p, cp + 6);
+                _o.Append(" status=");
+                _o.Append((uint)errorStatus);
+                Check(p, cp + 8, 16);
+                _o.Append(" homeaddr ");
+                Ip6(p, cp + 8);
+                hlen += 16;
+                break;
+            default:
+                _o.Append(" len=");
+                _o.Append((uint)U8(p, cp + 1));
+                return;
+        }
+        if (_vflag > 0 && !MobilityOptionsPrint(p, cp + (int)hlen, mhlen - hlen))
+            PrintTruncated();
+    }
+
+    private void MobilityCookie(ReadOnlySpan<byte> p, int at, string who, string what)
+    {
+        uint a = U32(p, at), b = U32(p, at + 4);
+        _o.Append(who);
+        _o.Append(what);
+        _o.AppendHex(a, 8);
+        _o.Append(':');
+        _o.AppendHex(b, 8);
+    }
+
+    /// <summary>Mobility options (mobility_opt_print); false where tcpdump gives up with a truncation mark.</summary>
+    private bool MobilityOptionsPrint(ReadOnlySpan<byte> p, int bp, uint len)
+    {
+        uint optlen;
+        for (uint i = 0; i < len; i += optlen)
+        {
+            int at = bp + (int)i;
+            byte type = U8(p, at);
+            if (type == 0)
+                optlen = 1;
+            else if (i + 1 < len)
+                optlen = (uint)U8(p, at + 1) + 2;
+            else
+                return false;
+            if (i + optlen > len)
+                return false;
+            // tcpdump checks that the byte after the option was captured, too.
+            Check(p, at + (int)optlen, 1);
+            uint rest = len - i;
+            switch (type)
+            {
+                case 0:
+                    _o.Append("(pad1)");
+                    break;
+                case 1:
+                    if (rest < 2)
+                    {
+                        _o.Append("(padn: trunc)");
+                        return false;
+                    }
+                    _o.Append("(padn)");
+                    break;
+                case 2:
+                    if (rest < 4)
+                    {
+                        _o.Append("(refresh: trunc)");
+                        return false;
+                    }
+                    uint refresh = (uint)U16(p, at + 2) << 2;
+                    _o.Append("(refresh: ");
+                    _o.Append(refresh);
+                    _o.Append(')');
+                    break;
+                case 3:
+                    if (rest < 18)
+                    {
+                        _o.Append("(altcoa: trunc)");
+                        return false;
+                    }
+                    Check(p, at + 2, 16);
+                    _o.Append("(alt-CoA: ");
+                    Ip6(p, at + 2);
+                    _o.Append(')');
+                    break;
+                case 4:
+                    if (rest < 6)
+                    {
+                        _o.Append("(ni: trunc)");
+                        return false;
+                    }
+                    ushort ho = U16(p, at + 2), co = U16(p, at + 4);
+                    _o.Append("(ni: ho=0x");
+                    _o.AppendHex(ho, 4);
+                    _o.Append(" co=0x");
+                    _o.AppendHex(co, 4);
+                    _o.Append(')');
+                    break;
+                case 5:
+                    if (rest < 12)
+                    {
+                        _o.Append("(auth: trunc)");
+                        return false;
+                    }
+                    _o.Append("(auth)");
+                    break;
+                default:
+                    if (rest < 2)
+                    {
+                        _o.Append("(sopt_type ");
+                        _o.Append((uint)type);
+                        _o.Append(": trunc)");
+                        return false;
+                    }
+                    _o.Append("(type-0x");
+                    _o.AppendHex(type, 2);
+                    _o.Append(": len=");
+                    _o.Append((uint)U8(p, at + 1));
+                    _o.Append(')');
+                    break;
+            }
+        }
+        return true;
     }
 }
