@@ -313,6 +313,8 @@ public sealed class BtfCFormatter(Btf btf)
             _out.Append(" __attribute__((packed))");
     }
 
+    private const long MaxPaddingBits = 1L << 20;
+
     private static readonly (string Name, int Bits)[] s_pads = [("long", 64), ("int", 32), ("short", 16), ("char", 8)];
 
     /// <summary>
@@ -323,6 +325,9 @@ public sealed class BtfCFormatter(Btf btf)
     {
         if (current >= next)
             return;
+        // Real kernel structs pad by at most a few pages; anything wider is a damaged blob, not a layout.
+        if (next - current > MaxPaddingBits)
+            throw new BtfFormatException($"a gap of {(next - current) / 8} bytes between members is not a plausible layout");
         string padType = "char";
         int padBits = 8;
         long aligned = current;

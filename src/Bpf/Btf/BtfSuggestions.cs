@@ -3,8 +3,15 @@ namespace KdtCapture.Bpf.Btf;
 /// <summary>Nearest names for "no such function/type" messages: edit distance, then common prefix.</summary>
 public static class BtfSuggestions
 {
-    public static IReadOnlyList<string> Nearest(Btf btf, string name, BtfKind kind, int max = 5)
+    public static IReadOnlyList<string> Nearest(Btf btf, string name, BtfKind kind, int max = 5) => Nearest(btf, name, kind, "", max);
+
+    /// <summary>
+    /// Nearest names among those starting with <paramref name="prefix"/> (e.g. "btf_trace_"),
+    /// compared and returned without it.
+    /// </summary>
+    public static IReadOnlyList<string> Nearest(Btf btf, string name, BtfKind kind, string prefix, int max = 5)
     {
+        var prefixUtf8 = System.Text.Encoding.UTF8.GetBytes(prefix);
         if (name.Length == 0 || name.Length > 128)
             return [];
         Span<byte> query = stackalloc byte[System.Text.Encoding.UTF8.GetMaxByteCount(name.Length)];
@@ -17,20 +24,23 @@ public static class BtfSuggestions
             if (t.IsAnonymous || !SameFamily(t.Kind, kind))
                 continue;
             var candidate = t.NameUtf8;
+            if (!candidate.StartsWith(prefixUtf8))
+                continue;
+            candidate = candidate[prefixUtf8.Length..];
             if (Math.Abs(candidate.Length - query.Length) > threshold && candidate.IndexOf(query) < 0)
                 continue;
             int d = Distance(query, candidate, row, threshold);
-            int prefix = query.CommonPrefixLength(candidate);
+            int common = query.CommonPrefixLength(candidate);
             // A name that contains the query whole (ip_output → __ip_output) is a good guess too.
             if (d > threshold && !(candidate.IndexOf(query) >= 0 && query.Length >= 4))
                 continue;
-            best.Add((d, prefix, t.Id));
+            best.Add((d, common, t.Id));
         }
         best.Sort((a, b) => a.Distance != b.Distance ? a.Distance.CompareTo(b.Distance) : b.Prefix.CompareTo(a.Prefix));
         var result = new List<string>();
         foreach (var (_, _, id) in best)
         {
-            string n = btf.GetType(id).Name;
+            string n = btf.GetType(id).Name[prefix.Length..];
             if (!result.Contains(n))
                 result.Add(n);
             if (result.Count == max)
