@@ -31,7 +31,7 @@ public sealed partial class PacketPrinter
         _o.Append(", length ");
         _o.Append(plen);
 
-        if (_vflag > 0 && !fragmented && !Options.DontVerifyChecksums && Has(p, dp, plen))
+        if (_vflag > 0 && !fragmented && Has(p, dp, plen))
         {
             ushort sum = InternetChecksum(p.Slice(dp, (int)plen));
             if (sum != 0)

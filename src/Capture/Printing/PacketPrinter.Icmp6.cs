@@ -47,7 +47,7 @@ public sealed partial class PacketPrinter
             PrintInvalid();
             return;
         }
-        if (_vflag > 0 && !fragmented && !Options.DontVerifyChecksums && Has(p, dp, length))
+        if (_vflag > 0 && !fragmented && Has(p, dp, length))
         {
             ushort field = U16(p, dp + 2);
             ushort sum = PseudoHeaderChecksum6(ip, p.Slice(dp, (int)length), ProtoIcmp6);

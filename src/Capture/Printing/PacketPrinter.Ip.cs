@@ -78,7 +78,12 @@ public sealed partial class PacketPrinter
         }
         if (!_eflag)
             _o.Append("IP ");
-        Check(p, off, 20);
+        // ND_TCHECK: a local truncation, so the link-layer header length (for -x) stands.
+        if (!Has(p, off, 20))
+        {
+            PrintTruncated();
+            return;
+        }
         if (length < 20)
         {
             _o.Append("truncated-ip ");
@@ -580,7 +585,11 @@ public sealed partial class PacketPrinter
     private void Ip6Print(ReadOnlySpan<byte> p, int ip6, uint length)
     {
         _proto = "ip6";
-        Check(p, ip6, 40);
+        if (!Has(p, ip6, 40))
+        {
+            PrintTruncated();
+            return;
+        }
         if (length < 40)
         {
             _o.Append("truncated-ip6 ");

@@ -64,6 +64,12 @@ public sealed partial class PacketPrinter
     /// <summary>Packets printed so far (the number -# prints).</summary>
     public long PacketCount => _packetCount;
 
+    /// <summary>
+    /// Packets whose decoding failed in a way no malformed input should cause (a decoder bug). Each was still
+    /// printed, cut short with tcpdump's " [|proto]" mark; a count above zero is worth a bug report.
+    /// </summary>
+    public long DecoderFaults { get; private set; }
+
     /// <summary>Forgets the time reference of -ttt/-ttttt and all TCP conversations, as a new tcpdump process would.</summary>
     public void Reset()
     {
@@ -139,6 +145,7 @@ public sealed partial class PacketPrinter
                                       or OverflowException or ArithmeticException)
         {
             // A decoder bug must not cost the capture: say so the way tcpdump flags a packet it cannot follow.
+            DecoderFaults++;
             PrintTruncated();
             _llHeaderLength = 0;
         }

@@ -90,7 +90,10 @@ public sealed record PacketPrinterOptions
     /// <summary><c>-S</c>: absolute, not relative, TCP sequence numbers.</summary>
     public bool AbsoluteTcpSequenceNumbers { get; init; }
 
-    /// <summary><c>-K</c>: do not verify IP, TCP, UDP and ICMP checksums (they are verified with -v).</summary>
+    /// <summary>
+    /// <c>-K</c>: do not verify IP, TCP and UDP checksums (they are verified with -v). As in tcpdump, ICMP and
+    /// ICMPv6 checksums are still verified.
+    /// </summary>
     public bool DontVerifyChecksums { get; init; }
 
     /// <summary><c>-#</c> (<c>--number</c>): start each packet with its number.</summary>

@@ -68,7 +68,19 @@ public static class PrinterDifferential
         new("-n -q", ["-n", "-q"], Base with { Quiet = true }),
         new("-n -tt", ["-n", "-tt"], Base with { Timestamps = TimestampFormat.Unix }),
         new("-n -ttt", ["-n", "-ttt"], Base with { Timestamps = TimestampFormat.DeltaSincePrevious }),
+        new("-n -tttt", ["-n", "-tttt"], Base with { Timestamps = TimestampFormat.DateAndTime }),
+        new("-n -ttttt", ["-n", "-ttttt"], Base with { Timestamps = TimestampFormat.DeltaSinceFirst }),
+        new("-n --nano", ["-n", "--time-stamp-precision", "nano"], Base with { Precision = TimestampPrecision.Nanoseconds }),
         new("-n -v", ["-n", "-v"], Base with { Verbosity = 1 }),
+        new("-n -v -K", ["-n", "-v", "-K"], Base with { Verbosity = 1, DontVerifyChecksums = true }),
+        new("-n -S", ["-n", "-S"], Base with { AbsoluteTcpSequenceNumbers = true }),
+        // tcpdump always runs with -# here (it splits the output into packets); this set makes the printer number too.
+        new("-n -#", ["-n"], Base with { PacketNumbers = true }),
+        new("-n -x", ["-n", "-x"], Base with { HexDump = HexDumpMode.Hex }),
+        new("-n -xx", ["-n", "-xx"], Base with { HexDump = HexDumpMode.HexWithLinkHeader }),
+        new("-n -X", ["-n", "-X"], Base with { HexDump = HexDumpMode.HexAndAscii }),
+        new("-n -XX", ["-n", "-XX"], Base with { HexDump = HexDumpMode.HexAndAsciiWithLinkHeader }),
+        new("-n -A", ["-n", "-A"], Base with { HexDump = HexDumpMode.Ascii }),
     ];
 
     /// <summary>More option sets the PrintDiff tool offers by name.</summary>
@@ -76,18 +88,13 @@ public static class PrinterDifferential
     [
         new("-n -vv", ["-n", "-vv"], Base with { Verbosity = 2 }),
         new("-n -vvv", ["-n", "-vvv"], Base with { Verbosity = 3 }),
-        new("-n -tttt", ["-n", "-tttt"], Base with { Timestamps = TimestampFormat.DateAndTime }),
-        new("-n -ttttt", ["-n", "-ttttt"], Base with { Timestamps = TimestampFormat.DeltaSinceFirst }),
         new("-n -t", ["-n", "-t"], Base with { Timestamps = TimestampFormat.None }),
-        new("-n --nano", ["-n", "--time-stamp-precision", "nano"], Base with { Precision = TimestampPrecision.Nanoseconds }),
-        new("-n -x", ["-n", "-x"], Base with { HexDump = HexDumpMode.Hex }),
-        new("-n -xx", ["-n", "-xx"], Base with { HexDump = HexDumpMode.HexWithLinkHeader }),
-        new("-n -X", ["-n", "-X"], Base with { HexDump = HexDumpMode.HexAndAscii }),
-        new("-n -XX", ["-n", "-XX"], Base with { HexDump = HexDumpMode.HexAndAsciiWithLinkHeader }),
-        new("-n -A", ["-n", "-A"], Base with { HexDump = HexDumpMode.Ascii }),
+        new("-n -AA", ["-n", "-AA"], Base with { HexDump = HexDumpMode.AsciiWithLinkHeader }),
         new("-n -e -q", ["-n", "-e", "-q"], Base with { LinkHeader = true, Quiet = true }),
         new("-n -e -v", ["-n", "-e", "-v"], Base with { LinkHeader = true, Verbosity = 1 }),
-        new("-n -S", ["-n", "-S"], Base with { AbsoluteTcpSequenceNumbers = true }),
+        new("-n -v -x", ["-n", "-v", "-x"], Base with { Verbosity = 1, HexDump = HexDumpMode.Hex }),
+        new("-n -ttt --nano", ["-n", "-ttt", "--time-stamp-precision", "nano"],
+            Base with { Timestamps = TimestampFormat.DeltaSincePrevious, Precision = TimestampPrecision.Nanoseconds }),
     ];
 
     public static IEnumerable<PrintOptionSet> AllOptionSets => OptionSets.Concat(ExtraOptionSets);
@@ -220,7 +227,13 @@ public static class PrinterDifferential
         foreach (var packet in capture.Packets)
         {
             var text = printer.Format(capture.LinkType, packet.TimestampNanoseconds, packet.Data, packet.WireLength);
-            result.Add(text.TrimEnd('\n').Split('\n'));
+            // Only the final newline goes: -A dumps of text protocols end in empty lines, as tcpdump's do.
+            var lines = (text.EndsWith('\n') ? text[..^1] : text).Split('\n');
+            // The printer's "%5u  " goes the way tcpdump's does: only the right number in the right format is taken
+            // off, so a wrong one leaves the line different from tcpdump's.
+            if (options.PacketNumbers)
+                lines[0] = TryStripNumber(lines[0], result.Count + 1, out var rest) ? rest : "<no packet number> " + lines[0];
+            result.Add(lines);
         }
         return result;
     }

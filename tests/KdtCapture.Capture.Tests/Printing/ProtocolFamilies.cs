@@ -176,9 +176,9 @@ public static class ProtocolFamilies
                     return "UDP-app";
                 return "UDP";
             case 1:
-                return v6 ? "IPv6" : "ICMP";
+                return v6 ? "IPv6" : QuotingFamily(p, errorTypes: [3, 4, 5, 11, 12], v6: false) ?? "ICMP";
             case 58:
-                return v6 ? "ICMPv6" : "IPv4";
+                return v6 ? QuotingFamily(p, errorTypes: [1, 2, 3, 4], v6: true) ?? "ICMPv6" : "IPv4";
             case 4:
                 return Ip(p);
             case 41:
@@ -188,5 +188,19 @@ public static class ProtocolFamilies
                 return proto is 51 or 50 or 108 or 132 or 33 or 9 or 88 or 8 or 89 or 2 or 46 or 47 or 55 or 103 or 112
                     or 113 or 143 ? "IP-other" : v6 ? "IPv6" : "IPv4";
         }
+    }
+
+    /// <summary>
+    /// An ICMP error quotes the datagram that caused it, and with -v tcpdump prints that datagram in full: when it
+    /// is an application protocol's (AFS RX, SNMP, ...), the application printer writes those lines, so the packet
+    /// counts in that application's family. Null when the quoted datagram is not an application's.
+    /// </summary>
+    private static string? QuotingFamily(ReadOnlySpan<byte> icmp, ReadOnlySpan<int> errorTypes, bool v6)
+    {
+        if (icmp.Length < 8 || !errorTypes.Contains(icmp[0]))
+            return null;
+        var quoted = icmp[8..];
+        string family = v6 ? Ip6(quoted) : Ip(quoted);
+        return family is "TCP-app" or "UDP-app" ? family : null;
     }
 }

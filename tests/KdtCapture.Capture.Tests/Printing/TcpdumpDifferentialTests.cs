@@ -9,8 +9,11 @@ namespace KdtCapture.Capture.Tests.Printing;
 /// </summary>
 public sealed class TcpdumpDifferentialTests
 {
-    // The floors: shares of identical lines measured on the corpus, rounded down. Raise them as the printer
-    // improves; a drop below one is a regression. (Measured with tcpdump 4.99.3 / libpcap 1.10.3.)
+    // The floors: shares of identical lines measured on the corpus, rounded down (a family at 100 % gets 99.5 %).
+    // Raise them as the printer improves; a drop below one is a regression. (tcpdump 4.99.3 / libpcap 1.10.3.)
+    // The core families are those whose text the printer promises; the others (application protocols, IP
+    // protocols and link types beyond the core) mostly get a short summary line, and their floors only guard
+    // against losing what already matches.
     private static readonly Dictionary<(string Options, string Family), double> Floors = BuildFloors();
 
     private static Dictionary<(string, string), double> BuildFloors()
@@ -30,13 +33,49 @@ public sealed class TcpdumpDifferentialTests
             floors[(options, "DNS")] = dns;
             floors[(options, "core")] = core;
         }
-        //      options    Ethernet ARP   IPv4  IPv6  TCP   UDP   ICMP  ICMPv6 DNS  core
-        Set("-n", 0.99, 0.99, 0.99, 0.33, 0.99, 0.99, 0.99, 0.80, 0.99, 0.98);
-        Set("-n -e", 0.99, 0.99, 0.99, 0.33, 0.99, 0.99, 0.99, 0.80, 0.99, 0.98);
-        Set("-n -q", 0.99, 0.99, 0.99, 0.33, 0.99, 0.99, 0.99, 0.80, 0.99, 0.98);
-        Set("-n -tt", 0.99, 0.99, 0.99, 0.33, 0.99, 0.99, 0.99, 0.80, 0.99, 0.98);
-        Set("-n -ttt", 0.99, 0.99, 0.99, 0.33, 0.99, 0.99, 0.99, 0.80, 0.99, 0.98);
-        Set("-n -v", 0.99, 0.99, 0.99, 0.33, 0.99, 0.99, 0.88, 0.85, 0.99, 0.98);
+        void SetOthers(string options, double tcpApp, double udpApp, double ipOther, double linkOther)
+        {
+            floors[(options, "TCP-app")] = tcpApp;
+            floors[(options, "UDP-app")] = udpApp;
+            floors[(options, "IP-other")] = ipOther;
+            floors[(options, "Link-other")] = linkOther;
+        }
+        //  options          Ethernet ARP  IPv4   IPv6   TCP    UDP    ICMP   ICMPv6 DNS    core
+        Set("-n",        0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995);
+        Set("-n -e",     0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995);
+        Set("-n -q",     0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995);
+        Set("-n -tt",    0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995);
+        Set("-n -ttt",   0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995);
+        Set("-n -tttt",  0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995);
+        Set("-n -ttttt", 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995);
+        Set("-n --nano", 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995);
+        Set("-n -v",     0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995);
+        Set("-n -v -K",  0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995);
+        Set("-n -S",     0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995);
+        Set("-n -#",     0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995);
+        Set("-n -x",     0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995);
+        Set("-n -xx",    0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995);
+        Set("-n -X",     0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995);
+        Set("-n -XX",    0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995);
+        Set("-n -A",     0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995, 0.995);
+        //  options          TCP-app UDP-app IP-other Link-other
+        SetOthers("-n",        0.15, 0.03, 0.25, 0.09);
+        SetOthers("-n -e",     0.15, 0.03, 0.25, 0.09);
+        SetOthers("-n -q",     0.99, 0.99, 0.26, 0.10);
+        SetOthers("-n -tt",    0.15, 0.03, 0.25, 0.09);
+        SetOthers("-n -ttt",   0.15, 0.03, 0.25, 0.09);
+        SetOthers("-n -tttt",  0.15, 0.03, 0.25, 0.09);
+        SetOthers("-n -ttttt", 0.15, 0.03, 0.25, 0.09);
+        SetOthers("-n --nano", 0.15, 0.03, 0.25, 0.09);
+        SetOthers("-n -v",     0.06, 0.12, 0.28, 0.03);
+        SetOthers("-n -v -K",  0.06, 0.12, 0.28, 0.03);
+        SetOthers("-n -S",     0.15, 0.03, 0.25, 0.09);
+        SetOthers("-n -#",     0.15, 0.03, 0.25, 0.09);
+        SetOthers("-n -x",     0.49, 0.92, 0.96, 0.96);
+        SetOthers("-n -xx",    0.62, 0.93, 0.96, 0.96);
+        SetOthers("-n -X",     0.49, 0.92, 0.96, 0.95);
+        SetOthers("-n -XX",    0.62, 0.93, 0.96, 0.96);
+        SetOthers("-n -A",     0.77, 0.66, 0.77, 0.48);
         return floors;
     }
 
@@ -60,19 +99,19 @@ public sealed class TcpdumpDifferentialTests
 
         long coreLines = 0, coreSame = 0;
         var failures = new List<string>();
-        foreach (var family in PrinterDifferential.CoreFamilies)
+        foreach (var (family, score) in scores)
         {
-            if (!scores.TryGetValue(family, out var score))
-                continue;
-            coreLines += score.Lines;
-            coreSame += score.Identical;
-            double floor = Floors[(options, family)];
-            if (score.Share < floor)
-                failures.Add($"{family}: {score.Share:P2} < floor {floor:P0}");
+            if (PrinterDifferential.CoreFamilies.Contains(family))
+            {
+                coreLines += score.Lines;
+                coreSame += score.Identical;
+            }
+            if (Floors.TryGetValue((options, family), out double floor) && score.Share < floor)
+                failures.Add($"{family}: {score.Share:P2} < floor {floor:P1}");
         }
         double core = coreLines == 0 ? 1 : (double)coreSame / coreLines;
         if (core < Floors[(options, "core")])
-            failures.Add($"core: {core:P2} < floor {Floors[(options, "core")]:P0}");
+            failures.Add($"core: {core:P2} < floor {Floors[(options, "core")]:P1}");
 
         output.WriteLine("First differing packets of the core families:");
         foreach (var d in differences.Where(d => PrinterDifferential.CoreFamilies.Contains(d.Family)).Take(15))
