@@ -36,7 +36,7 @@ public sealed class BtfLayoutPrinter(Btf btf)
                 _out.Append($", holes: {stats.Holes}, sum holes: {stats.HoleBytes}");
             _out.Append(" */\n");
             if (stats.BitHoles > 0)
-                _out.Append($"\t/* bit holes: {stats.BitHoles}, sum bit holes: {stats.BitHoleBits} bits */\n");
+                _out.Append($"\t/* sum bitfield members: {stats.BitfieldBits} bits, bit holes: {stats.BitHoles}, sum bit holes: {stats.BitHoleBits} bits */\n");
         }
         if (stats.Padding > 0)
             _out.Append($"\t/* padding: {stats.Padding} */\n");
@@ -48,7 +48,7 @@ public sealed class BtfLayoutPrinter(Btf btf)
 
     private sealed class Stats
     {
-        public long MemberBytes, Holes, HoleBytes, BitHoles, BitHoleBits, Padding;
+        public long MemberBytes, BitfieldBits, Holes, HoleBytes, BitHoles, BitHoleBits, Padding;
     }
 
     /// <summary>Members of an aggregate starting at <paramref name="baseBits"/> from the outermost one.</summary>
@@ -56,12 +56,35 @@ public sealed class BtfLayoutPrinter(Btf btf)
     {
         bool isStruct = aggregate.Kind == BtfKind.Struct;
         long endBits = 0; // end of the previous member, relative to this aggregate
+        bool afterBitfield = false;
+        long unitBits = 0;
         foreach (var m in aggregate.Members)
         {
             long start = m.BitOffset;
             long memberBytes = m.Type.SizeOf();
             if (isStruct && start > endBits)
-                EmitHole(start - endBits, endBits, start, level, stats);
+            {
+                // After a bitfield, the rest of its storage unit is a bit hole; past the unit, bytes.
+                long unitEnd = afterBitfield && unitBits > 0 ? (endBits + unitBits - 1) / unitBits * unitBits : endBits;
+                if (unitEnd > endBits && unitEnd < start)
+                {
+                    EmitHole(unitEnd - endBits, endBits, true, level, stats, blankAfter: false);
+                    EmitHole(start - unitEnd, unitEnd, false, level, stats, blankBefore: false);
+                }
+                else
+                {
+                    EmitHole(start - endBits, endBits, afterBitfield, level, stats);
+                }
+            }
+            afterBitfield = m.BitfieldSize != 0;
+            unitBits = memberBytes * 8;
+            if (stats is not null)
+            {
+                if (m.BitfieldSize != 0)
+                    stats.BitfieldBits += m.BitfieldSize;
+                else
+                    stats.MemberBytes += memberBytes;
+            }
             if (level == 1)
                 EmitCachelineBoundary(baseBits + endBits, baseBits + start);
 
@@ -88,8 +111,8 @@ public sealed class BtfLayoutPrinter(Btf btf)
                 if (m.BitfieldSize != 0)
                 {
                     long absolute = baseBits + start;
-                    long unitBits = memberBytes * 8;
-                    long unitStart = unitBits == 0 ? absolute : absolute / unitBits * unitBits;
+                    long storageBits = memberBytes * 8;
+                    long unitStart = storageBits == 0 ? absolute : absolute / storageBits * storageBits;
                     _out.Append($"/* {unitStart / 8,5}:{absolute - unitStart,2} {memberBytes,2} */\n");
                 }
                 else
@@ -100,23 +123,19 @@ public sealed class BtfLayoutPrinter(Btf btf)
             long end = start + (m.BitfieldSize != 0 ? m.BitfieldSize : memberBytes * 8);
             endBits = isStruct ? end : Math.Max(endBits, end);
         }
-        if (stats is not null && !isStruct)
-            stats.MemberBytes = aggregate.Size;
         if (stats is not null && isStruct)
-        {
-            // What is neither a hole nor tail padding belongs to members (bitfield units counted once).
             stats.Padding = Math.Max(0, (aggregate.Size * 8 - endBits) / 8);
-            stats.MemberBytes = aggregate.Size - stats.HoleBytes - stats.Padding;
-        }
     }
 
-    private void EmitHole(long bits, long from, long to, int level, Stats? stats)
+    /// <summary>A gap after a bitfield is counted in bits (the unit may still have room), otherwise in bytes.</summary>
+    private void EmitHole(long bits, long from, bool afterBitfield, int level, Stats? stats, bool blankBefore = true, bool blankAfter = true)
     {
-        _out.Append('\n');
+        if (blankBefore)
+            _out.Append('\n');
         Indent(level);
-        if (bits % 8 == 0 && from % 8 == 0)
+        if (!afterBitfield && bits % 8 == 0 && from % 8 == 0)
         {
-            _out.Append($"/* XXX {bits / 8} byte{(bits == 8 ? "" : "s")} hole, try to pack */\n\n");
+            _out.Append($"/* XXX {bits / 8} byte{(bits == 8 ? "" : "s")} hole, try to pack */\n");
             if (stats is not null)
             {
                 stats.Holes++;
@@ -125,14 +144,15 @@ public sealed class BtfLayoutPrinter(Btf btf)
         }
         else
         {
-            _out.Append($"/* XXX {bits} bit{(bits == 1 ? "" : "s")} hole, try to pack */\n\n");
+            _out.Append($"/* XXX {bits} bit{(bits == 1 ? "" : "s")} hole, try to pack */\n");
             if (stats is not null)
             {
                 stats.BitHoles++;
                 stats.BitHoleBits += bits;
             }
         }
-        _ = to;
+        if (blankAfter)
+            _out.Append('\n');
     }
 
     private void EmitCachelineBoundary(long fromBits, long toBits)
