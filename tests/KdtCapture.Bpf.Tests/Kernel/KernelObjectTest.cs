@@ -18,6 +18,13 @@ public abstract class KernelObjectTest : IDisposable
 {
     private readonly int _descriptorsBefore;
 
+    static KernelObjectTest()
+    {
+        // The runtime opens its socket engine's epoll descriptor with the first socket, once per
+        // process; open it now so that it is not counted against the first test using a socket.
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+    }
+
     protected KernelObjectTest()
     {
         _descriptorsBefore = CountKernelObjectDescriptors();
