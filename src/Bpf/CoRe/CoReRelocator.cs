@@ -64,11 +64,46 @@ public sealed class CoReRelocator
         return results;
     }
 
+    /// <summary>"field byte offset of struct sk_buff.dev->... (0:1)": the kind, the C path of the access, the access string.</summary>
     private string Describe(CoReRelocationRecord r)
     {
         string access = _local.GetString(r.AccessStringOffset);
+        if (r.TypeId <= 0 || r.TypeId >= _local.TypeCount)
+            return $"{KindText(r.Kind)} of type [{r.TypeId}] ({access})";
         var type = _local.GetType(r.TypeId);
-        return $"{KindText(r.Kind)} of {type.Kind.ToKernelName().ToLowerInvariant()} {type.Name} ({access})";
+        var path = new System.Text.StringBuilder(type.Kind.ToKernelName().ToLowerInvariant()).Append(' ').Append(type.Name);
+        if (r.Kind <= CoReRelocationKind.FieldRShiftU64 || r.Kind is CoReRelocationKind.EnumValue or CoReRelocationKind.EnumValueExists)
+        {
+            var parts = access.Split(':');
+            var t = type.ResolveTypedefs();
+            for (int i = r.Kind <= CoReRelocationKind.FieldRShiftU64 ? 1 : 0; i < parts.Length; i++)
+            {
+                if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out int n))
+                    break;
+                if (t.Kind is BtfKind.Struct or BtfKind.Union && n < t.Members.Count)
+                {
+                    var m = t.Members[n];
+                    if (!m.IsAnonymous)
+                        path.Append('.').Append(m.Name);
+                    t = m.Type.ResolveTypedefs();
+                }
+                else if (t.Kind == BtfKind.Array)
+                {
+                    path.Append('[').Append(n).Append(']');
+                    t = _local.GetType(t.Array.ElementTypeId).ResolveTypedefs();
+                }
+                else if (t.Kind is BtfKind.Enum or BtfKind.Enum64 && n < t.EnumValues.Count)
+                {
+                    path.Append("::").Append(t.EnumValues[n].Name);
+                    break;
+                }
+                else
+                {
+                    break;
+                }
+            }
+        }
+        return $"{KindText(r.Kind)} of {path} ({access})";
     }
 
     private static string KindText(CoReRelocationKind kind) => kind switch
