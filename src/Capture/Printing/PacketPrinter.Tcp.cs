@@ -730,16 +730,27 @@ public sealed partial class PacketPrinter
             TextProtocolPrint(p, bp, length, "smtp", null);
             return;
         }
-        if (EitherPort(sport, dport, 43) || EitherPort(sport, dport, 179) || EitherPort(sport, dport, 1723)
-            || EitherPort(sport, dport, 6379))
+        if (EitherPort(sport, dport, 43))
+            return;
+        if (EitherPort(sport, dport, 179))
+        {
+            BgpPrint();
+            return;
+        }
+        if (EitherPort(sport, dport, 1723) || EitherPort(sport, dport, 6379))
             return;
         if (EitherPort(sport, dport, 22))
         {
             SshVersionPrint(p, bp, length);
             return;
         }
-        if (EitherPort(sport, dport, 10288) || EitherPort(sport, dport, 6633) || EitherPort(sport, dport, 6653))
+        if (EitherPort(sport, dport, 10288))
             return;
+        if (EitherPort(sport, dport, 6633) || EitherPort(sport, dport, 6653))
+        {
+            OpenFlowPrint(p, bp, length);
+            return;
+        }
         if (EitherPort(sport, dport, 21))
         {
             _o.Append(": ");

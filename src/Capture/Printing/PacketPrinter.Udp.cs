@@ -188,7 +188,10 @@ public sealed partial class PacketPrinter
         else if (EitherPort(sport, dport, 69))
             summary = "TFTP";
         else if (EitherPort(sport, dport, 68) || EitherPort(sport, dport, 67))
-            summary = "BOOTP/DHCP";
+        {
+            BootpPrint(p, cp, length);
+            return true;
+        }
         else if (EitherPort(sport, dport, 520))
             summary = "RIP";
         else if (EitherPort(sport, dport, 654))
@@ -221,7 +224,10 @@ public sealed partial class PacketPrinter
         else if (EitherPort(sport, dport, 5359))
             summary = "AHCP";
         else if (EitherPort(sport, dport, 6696) || EitherPort(sport, dport, 6697))
-            summary = "Babel";
+        {
+            BabelPrint(p, cp, length);
+            return true;
+        }
         else if (EitherPort(sport, dport, 8231))
             summary = "HNCP";
         else if (dport == 4567)
@@ -232,7 +238,10 @@ public sealed partial class PacketPrinter
                  || EitherPort(sport, dport, 1813) || EitherPort(sport, dport, 1700) || EitherPort(sport, dport, 3799))
             summary = "RADIUS";
         else if (dport == 1985)
-            summary = "HSRP";
+        {
+            HsrpPrint(p, cp, length);
+            return true;
+        }
         else if (EitherPort(sport, dport, 921))
             summary = "LWRES";
         else if (EitherPort(sport, dport, 646))
@@ -242,15 +251,24 @@ public sealed partial class PacketPrinter
         else if (EitherPort(sport, dport, 3503))
             summary = "LSP-PING";
         else if (sport == 49152)
-            summary = "BCM-LI";
+        {
+            BcmLiPrint(p, cp, length);
+            return true;
+        }
         else if (dport is 3784 or 4784 or 6784 or 3785)
-            summary = "BFD";
+        {
+            BfdPrint(p, cp, length, dport);
+            return true;
+        }
         else if (EitherPort(sport, dport, 701))
             summary = "LMP";
         else if (EitherPort(sport, dport, 1589))
             summary = "VQP";
         else if (EitherPort(sport, dport, 6343))
-            summary = "sFlow";
+        {
+            SflowPrint(p, cp, length);
+            return true;
+        }
         else if (dport == 12223 || sport == 12223 || EitherPort(sport, dport, 12222))
             summary = "LWAPP";
         else if (EitherPort(sport, dport, 5060))
@@ -260,9 +278,15 @@ public sealed partial class PacketPrinter
         else if (EitherPort(sport, dport, 8472))
             summary = "OTV";
         else if (EitherPort(sport, dport, 4789))
-            summary = "VXLAN";
+        {
+            VxlanPrint(p, cp, length);
+            return true;
+        }
         else if (EitherPort(sport, dport, 6081))
-            summary = "Geneve";
+        {
+            GenevePrint(p, cp, length);
+            return true;
+        }
         else if (EitherPort(sport, dport, 4342))
             summary = "LISP";
         else if (EitherPort(sport, dport, 4790))

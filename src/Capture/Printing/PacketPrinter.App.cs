@@ -1,0 +1,746 @@
+using static KdtCapture.Capture.Printing.Internal.Bytes;
+
+namespace KdtCapture.Capture.Printing;
+
+// Application protocols that are common in captures and that tcpdump prints on one line without -v: their first
+// line as tcpdump writes it. With -v, where tcpdump goes on to decode the body, these stop after the first line.
+public sealed partial class PacketPrinter
+{
+    // ---- BGP (TCP 179) ----
+
+    /// <summary>tcpdump's bgp_print says only ": BGP" without -v.</summary>
+    private void BgpPrint()
+    {
+        _proto = "bgp";
+        _o.Append(": BGP");
+    }
+
+    // ---- OpenFlow (TCP 6633, 6653) ----
+
+    private enum LengthRule : byte { None, Fixed, Minimum }
+
+    private readonly record struct OpenFlowMessage(string Name, LengthRule Rule, ushort Length);
+
+    // Message types of OpenFlow 1.0 and 1.3 with the body length each must have (beyond the 8-byte header).
+    private static readonly OpenFlowMessage[] OpenFlow10Messages =
+    [
+        new("HELLO", LengthRule.Minimum, 0), new("ERROR", LengthRule.Minimum, 4),
+        new("ECHO_REQUEST", LengthRule.Minimum, 0), new("ECHO_REPLY", LengthRule.Minimum, 0),
+        new("VENDOR", LengthRule.Minimum, 4), new("FEATURES_REQUEST", LengthRule.Fixed, 0),
+        new("FEATURES_REPLY", LengthRule.Minimum, 24), new("GET_CONFIG_REQUEST", LengthRule.Fixed, 0),
+        new("GET_CONFIG_REPLY", LengthRule.Fixed, 4), new("SET_CONFIG", LengthRule.Fixed, 4),
+        new("PACKET_IN", LengthRule.Minimum, 10), new("FLOW_REMOVED", LengthRule.Fixed, 80),
+        new("PORT_STATUS", LengthRule.Fixed, 56), new("PACKET_OUT", LengthRule.Minimum, 8),
+        new("FLOW_MOD", LengthRule.Minimum, 64), new("PORT_MOD", LengthRule.Fixed, 24),
+        new("STATS_REQUEST", LengthRule.Minimum, 4), new("STATS_REPLY", LengthRule.Minimum, 4),
+        new("BARRIER_REQUEST", LengthRule.Fixed, 0), new("BARRIER_REPLY", LengthRule.Fixed, 0),
+        new("QUEUE_GET_CONFIG_REQUEST", LengthRule.Fixed, 4), new("QUEUE_GET_CONFIG_REPLY", LengthRule.Minimum, 8),
+    ];
+
+    private static readonly OpenFlowMessage[] OpenFlow13Messages =
+    [
+        new("HELLO", LengthRule.Minimum, 0), new("ERROR", LengthRule.Minimum, 4),
+        new("ECHO_REQUEST", LengthRule.Minimum, 0), new("ECHO_REPLY", LengthRule.Minimum, 0),
+        new("EXPERIMENTER", LengthRule.Minimum, 8), new("FEATURES_REQUEST", LengthRule.Fixed, 0),
+        new("FEATURES_REPLY", LengthRule.Fixed, 24), new("GET_CONFIG_REQUEST", LengthRule.Fixed, 0),
+        new("GET_CONFIG_REPLY", LengthRule.Fixed, 4), new("SET_CONFIG", LengthRule.Fixed, 4),
+        new("PACKET_IN", LengthRule.None, 0), new("FLOW_REMOVED", LengthRule.None, 0),
+        new("PORT_STATUS", LengthRule.Fixed, 72), new("PACKET_OUT", LengthRule.None, 0),
+        new("FLOW_MOD", LengthRule.None, 0), new("GROUP_MOD", LengthRule.None, 0),
+        new("PORT_MOD", LengthRule.Fixed, 32), new("TABLE_MOD", LengthRule.Fixed, 8),
+        new("MULTIPART_REQUEST", LengthRule.None, 0), new("MULTIPART_REPLY", LengthRule.None, 0),
+        new("BARRIER_REQUEST", LengthRule.Fixed, 0), new("BARRIER_REPLY", LengthRule.Fixed, 0),
+        new("QUEUE_GET_CONFIG_REQUEST", LengthRule.Fixed, 8), new("QUEUE_GET_CONFIG_REPLY", LengthRule.None, 0),
+        new("ROLE_REQUEST", LengthRule.Fixed, 16), new("ROLE_REPLY", LengthRule.Fixed, 16),
+        new("GET_ASYNC_REQUEST", LengthRule.Fixed, 0), new("GET_ASYNC_REPLY", LengthRule.Fixed, 24),
+        new("SET_ASYNC", LengthRule.Fixed, 24), new("METER_MOD", LengthRule.None, 0),
+    ];
+
+    /// <summary>
+    /// tcpdump's openflow_print: one "version, type, length, xid" line per message in the segment; the message
+    /// bodies (which tcpdump decodes with -v) are checked for length and captured bytes only.
+    /// </summary>
+    private void OpenFlowPrint(ReadOnlySpan<byte> p, int cp, uint len)
+    {
+        _proto = "openflow";
+        _o.Append(": OpenFlow");
+        while (len != 0)
+        {
+            byte version = U8(p, cp);
+            cp++;
+            len--;
+            _o.Append("\n\tversion ");
+            if (version is >= 1 and <= 6)
+            {
+                _o.Append("1.");
+                _o.Append((uint)version - 1);
+            }
+            else
+            {
+                _o.Append("unknown (0x");
+                _o.AppendHexByte(version);
+                _o.Append(')');
+            }
+            if (len < 1)
+            {
+                OpenFlowPartialHeader(p, cp, len);
+                return;
+            }
+            byte type = U8(p, cp);
+            cp++;
+            len--;
+            var table = version == 1 ? OpenFlow10Messages : version == 4 ? OpenFlow13Messages : null;
+            bool known = table is not null && type < table.Length;
+            if (known)
+            {
+                _o.Append(", type ");
+                _o.Append(table![type].Name);
+            }
+            else
+            {
+                _o.Append(", type unknown (0x");
+                _o.AppendHexByte(type);
+                _o.Append(')');
+            }
+            if (len < 2)
+            {
+                OpenFlowPartialHeader(p, cp, len);
+                return;
+            }
+            ushort length = U16(p, cp);
+            cp += 2;
+            len -= 2;
+            _o.Append(", length ");
+            _o.Append((uint)length);
+            if (length < 8)
+                _o.Append(" (too short!)");
+            if (len < 4)
+            {
+                OpenFlowPartialHeader(p, cp, len);
+                return;
+            }
+            _o.Append(", xid 0x");
+            _o.AppendHex(U32(p, cp), 8);
+            cp += 4;
+            len -= 4;
+            if (length < 8)
+            {
+                PrintInvalid();
+                Check(p, cp, len);
+                return;
+            }
+
+            // A message may run past this segment; its body is checked as far as it is declared, and the loop
+            // goes on only while whole messages fit.
+            uint body = length - 8u;
+            if (known)
+            {
+                var message = table![type];
+                if ((message.Rule == LengthRule.Fixed && body != message.Length)
+                    || (message.Rule == LengthRule.Minimum && body < message.Length))
+                    PrintInvalid();
+            }
+            Check(p, cp, body);
+            if (body > len)
+                break;
+            cp += (int)body;
+            len -= body;
+        }
+    }
+
+    private void OpenFlowPartialHeader(ReadOnlySpan<byte> p, int cp, uint len)
+    {
+        _o.Append(" (end of TCP payload)");
+        Check(p, cp, len);
+    }
+
+    // ---- BOOTP/DHCP (UDP 67, 68) ----
+
+    /// <summary>tcpdump's bootp_print, first line: "BOOTP/DHCP, Request from MAC, length N".</summary>
+    private void BootpPrint(ReadOnlySpan<byte> p, int cp, uint length)
+    {
+        _proto = "bootp";
+        byte op = U8(p, cp);
+        _o.Append("BOOTP/DHCP, ");
+        switch (op)
+        {
+            case 1: _o.Append("Request"); break;
+            case 2: _o.Append("Reply"); break;
+            default:
+                _o.Append("unknown (0x");
+                _o.AppendHexByte(op);
+                _o.Append(')');
+                break;
+        }
+        byte htype = U8(p, cp + 1), hlen = U8(p, cp + 2);
+        if (htype == 1 && hlen == 6 && op == 1)
+        {
+            Check(p, cp + 28, 6);
+            _o.Append(" from ");
+            Mac(p, cp + 28);
+        }
+        _o.Append(", length ");
+        _o.Append(length);
+    }
+
+    // ---- HSRP (UDP 1985) ----
+
+    /// <summary>tcpdump's hsrp_print (RFC 2281).</summary>
+    private void HsrpPrint(ReadOnlySpan<byte> p, int cp, uint length)
+    {
+        _proto = "hsrp";
+        byte version = U8(p, cp);
+        _o.Append("HSRPv");
+        _o.Append((uint)version);
+        if (version != 0)
+            return;
+        _o.Append('-');
+        byte op = U8(p, cp + 1);
+        switch (op)
+        {
+            case 0: _o.Append("hello"); break;
+            case 1: _o.Append("coup"); break;
+            case 2: _o.Append("resign"); break;
+            default:
+                _o.Append("unknown (");
+                _o.Append((uint)op);
+                _o.Append(')');
+                break;
+        }
+        _o.Append(' ');
+        _o.Append(length);
+        _o.Append(": state=");
+        byte state = U8(p, cp + 2);
+        switch (state)
+        {
+            case 0: _o.Append("initial"); break;
+            case 1: _o.Append("learn"); break;
+            case 2: _o.Append("listen"); break;
+            case 4: _o.Append("speak"); break;
+            case 8: _o.Append("standby"); break;
+            case 16: _o.Append("active"); break;
+            default:
+                _o.Append("Unknown (");
+                _o.Append((uint)state);
+                _o.Append(')');
+                break;
+        }
+        byte group = U8(p, cp + 6);
+        _o.Append(" group=");
+        _o.Append((uint)group);
+        _o.Append(' ');
+        byte reserved = U8(p, cp + 7);
+        if (reserved != 0)
+        {
+            _o.Append("[reserved=");
+            _o.Append((uint)reserved);
+            _o.Append("!] ");
+        }
+        Check(p, cp + 16, 4);
+        _o.Append("addr=");
+        Ip4(p, cp + 16);
+        if (_vflag > 0)
+        {
+            byte hello = U8(p, cp + 3);
+            _o.Append(" hellotime=");
+            RelativeTimePrint(hello);
+            byte hold = U8(p, cp + 4);
+            _o.Append(" holdtime=");
+            RelativeTimePrint(hold);
+            byte priority = U8(p, cp + 5);
+            _o.Append(" priority=");
+            _o.Append((uint)priority);
+            _o.Append(" auth=\"");
+            // nd_printjnp: up to 8 bytes, stopping at a NUL.
+            for (int i = 0; i < 8; i++)
+            {
+                byte c = U8(p, cp + 8 + i);
+                if (c == 0)
+                    break;
+                PrintEscapedChar(c);
+            }
+            _o.Append('"');
+        }
+    }
+
+    // ---- BFD (UDP 3784, 4784, 6784 control; 3785 echo) ----
+
+    /// <summary>tcpdump's bfd_print without -v (one line); with -v the same line, where tcpdump goes on.</summary>
+    private void BfdPrint(ReadOnlySpan<byte> p, int cp, uint length, ushort port)
+    {
+        _proto = "bfd";
+        if (port is 3784 or 4784 or 6784)
+        {
+            Check(p, cp, 24);
+            byte versionDiag = U8(p, cp), flags = U8(p, cp + 1);
+            int version = (versionDiag & 0xe0) >> 5;
+            switch (version)
+            {
+                case 0:
+                    _o.Append("BFDv0, Control, Flags: [");
+                    BfdFlags(flags, v1: false);
+                    _o.Append("], length: ");
+                    _o.Append(length);
+                    return;
+                case 1:
+                    _o.Append("BFDv1, ");
+                    _o.Append(port switch { 3784 => "Control", 4784 => "Multihop", _ => "Lag" });
+                    _o.Append(", State ");
+                    _o.Append(((flags & 0xc0) >> 6) switch { 0 => "AdminDown", 1 => "Down", 2 => "Init", _ => "Up" });
+                    _o.Append(", Flags: [");
+                    BfdFlags((byte)(flags & 0x3f), v1: true);
+                    _o.Append("], length: ");
+                    _o.Append(length);
+                    return;
+                default:
+                    _o.Append("BFDv");
+                    _o.Append(version);
+                    _o.Append(", Control, length: ");
+                    _o.Append(length);
+                    return;
+            }
+        }
+        if (port == 3785)
+        {
+            _o.Append("BFD, Echo, length: ");
+            _o.Append(length);
+            return;
+        }
+        _o.Append("BFD, unknown (");
+        _o.Append((uint)port);
+        _o.Append("), length: ");
+        _o.Append(length);
+    }
+
+    private void BfdFlags(byte flags, bool v1)
+    {
+        if (flags == 0)
+        {
+            _o.Append("none");
+            return;
+        }
+        int start = _o.Length;
+        if (!v1)
+        {
+            AppendFlag(flags, 0x80, "I Hear You", start);
+            AppendFlag(flags, 0x40, "Demand", start);
+        }
+        AppendFlag(flags, 0x20, "Poll", start);
+        AppendFlag(flags, 0x10, "Final", start);
+        AppendFlag(flags, 0x08, "Control Plane Independent", start);
+        AppendFlag(flags, 0x04, "Authentication Present", start);
+        AppendFlag(flags, 0x02, v1 ? "Demand" : "Reserved", start);
+        AppendFlag(flags, 0x01, v1 ? "Multipoint" : "Reserved", start);
+    }
+
+    // ---- Broadcom LI (UDP source port 49152) ----
+
+    /// <summary>tcpdump's bcm_li_print: the shim header; with -v the packet it carries, too.</summary>
+    private void BcmLiPrint(ReadOnlySpan<byte> p, int cp, uint length)
+    {
+        _proto = "bcm_li";
+        if (length < 4)
+        {
+            _o.Append(" (length ");
+            _o.Append(length);
+            _o.Append(" < 4)");
+            PrintInvalid();
+            return;
+        }
+        uint shim = U32(p, cp);
+        uint direction = (shim >> 29) & 7, type = (shim >> 25) & 0xf, subtype = (shim >> 22) & 7;
+        cp += 4;
+        length -= 4;
+        if (_vflag > 0)
+            _o.Append("\n    ");
+        _o.Append("BCM-LI-SHIM: direction ");
+        _o.Append(direction switch { 1 => "unused", 2 => "egress", 3 => "ingress", _ => "unknown" });
+        _o.Append(", pkt-type ");
+        _o.Append(type switch { 4 => "undecided", 5 => "ipv4", 6 => "ipv6", 7 => "ethernet", _ => "unknown" });
+        _o.Append(", pkt-subtype ");
+        _o.Append(subtype switch { 1 => "single VLAN tag", 2 => "double VLAN tag", 3 => "untagged", _ => "unknown" });
+        _o.Append(", li-id ");
+        _o.Append(shim & 0x3fffff);
+        if (_vflag == 0)
+        {
+            Check(p, cp, length);
+            return;
+        }
+        _o.Append("\n    ");
+        switch (type)
+        {
+            case 7:
+                EtherPrint(p, cp, length);
+                break;
+            case 5:
+                IpPrint(p, cp, length);
+                break;
+            case 6:
+                Ip6Print(p, cp, length);
+                break;
+            case 4:
+                int v = U8(p, cp) >> 4;
+                if (v == 4)
+                    IpPrint(p, cp, length);
+                else if (v == 6)
+                    Ip6Print(p, cp, length);
+                else
+                    _o.Append("unknown payload");
+                break;
+            default:
+                PrintInvalid();
+                break;
+        }
+    }
+
+    // ---- sFlow (UDP 6343) ----
+
+    /// <summary>tcpdump's sflow_print, first line (with -v, the first line of its -v form).</summary>
+    private void SflowPrint(ReadOnlySpan<byte> p, int cp, uint length)
+    {
+        _proto = "sflow";
+        uint ipVersion = U32(p, cp + 4);
+        if ((length < 28 && ipVersion == 1) || (length < 40 && ipVersion == 2))
+        {
+            uint v = U32(p, cp);
+            _o.Append("sFlowv");
+            _o.Append(v);
+            _o.Append(" [length ");
+            _o.Append(length);
+            _o.Append(" < 28]");
+            PrintInvalid();
+            return;
+        }
+        Check(p, cp, 28);
+        uint version = U32(p, cp);
+        if (version != 5)
+        {
+            _o.Append("sFlow version ");
+            _o.Append(version);
+            _o.Append(" packet not supported");
+            return;
+        }
+        bool v4 = ipVersion == 1;
+        // The address, then agent id, sequence number, uptime and sample count follow it.
+        int after = v4 ? cp + 12 : cp + 24;
+        Check(p, cp + 8, v4 ? 4 : 16);
+        uint agentId = U32(p, after);
+        _o.Append("sFlowv5, ");
+        _o.Append(v4 ? "IPv4" : "IPv6");
+        _o.Append(" agent ");
+        if (v4)
+            Ip4(p, cp + 8);
+        else
+            Ip6(p, cp + 8);
+        _o.Append(", agent-id ");
+        _o.Append(agentId);
+        if (_vflag > 0)
+        {
+            uint seq = U32(p, after + 4), uptime = U32(p, after + 8), samples = U32(p, after + 12);
+            _o.Append(", seqnum ");
+            _o.Append(seq);
+            _o.Append(", uptime ");
+            _o.Append(uptime);
+            _o.Append(", samples ");
+            _o.Append(samples);
+        }
+        _o.Append(", length ");
+        _o.Append(length);
+    }
+
+    // ---- VXLAN (UDP 4789) and Geneve (UDP 6081) ----
+
+    /// <summary>tcpdump's vxlan_print: the header, a newline, and the Ethernet frame it carries.</summary>
+    private void VxlanPrint(ReadOnlySpan<byte> p, int cp, uint length)
+    {
+        _proto = "vxlan";
+        _o.Append("VXLAN");
+        if (length < 8)
+        {
+            PrintInvalid();
+            return;
+        }
+        byte flags = U8(p, cp);
+        _o.Append(", flags [");
+        _o.Append((flags & 0x08) != 0 ? "I" : "invalid");
+        _o.Append("] (0x");
+        _o.AppendHexByte(flags);
+        _o.Append("), ");
+        uint vni = U24(p, cp + 4);
+        _o.Append("vni ");
+        _o.Append(vni);
+        _o.Append('\n');
+        Check(p, cp + 7, 1);
+        EtherPrint(p, cp + 8, length - 8);
+    }
+
+    /// <summary>tcpdump's geneve_print: header, options (their size without -v), then the packet it carries.</summary>
+    private void GenevePrint(ReadOnlySpan<byte> p, int cp, uint length)
+    {
+        _proto = "geneve";
+        _o.Append("Geneve");
+        if (length < 8)
+        {
+            _o.Append(" [length ");
+            _o.Append(length);
+            _o.Append(" < 8]");
+            PrintInvalid();
+            return;
+        }
+        if (!Has(p, cp, 8))
+        {
+            PrintTruncated();
+            return;
+        }
+        byte verOpt = p[cp];
+        if (verOpt >> 6 != 0)
+        {
+            _o.Append(" ERROR: unknown-version ");
+            _o.Append(verOpt >> 6);
+            return;
+        }
+        byte flags = p[cp + 1];
+        ushort prot = U16(p, cp + 2);
+        uint vni = U24(p, cp + 4);
+        byte reserved = p[cp + 7];
+        cp += 8;
+        length -= 8;
+        _o.Append(", Flags [");
+        if (flags == 0)
+            _o.Append("none");
+        else
+        {
+            if ((flags & 0x80) != 0)
+                _o.Append('O');
+            if ((flags & 0x40) != 0)
+                _o.Append('C');
+            for (int bit = 5, n = 1; bit >= 0; bit--, n++)
+            {
+                if ((flags & (1 << bit)) != 0)
+                {
+                    _o.Append('R');
+                    _o.Append(n);
+                }
+            }
+        }
+        _o.Append("], vni 0x");
+        _o.AppendHex(vni);
+        if (reserved != 0)
+        {
+            _o.Append(", rsvd 0x");
+            _o.AppendHex(reserved);
+        }
+        if (_eflag)
+        {
+            _o.Append(", proto ");
+            _o.Append(Internal.NameTables.EtherType(prot) ?? "unknown");
+            _o.Append(" (0x");
+            _o.AppendHex(prot, 4);
+            _o.Append(')');
+        }
+        uint optionsLength = (uint)(verOpt & 0x3f) * 4;
+        if (length < optionsLength)
+        {
+            _o.Append(" truncated-geneve - ");
+            _o.Append(optionsLength - length);
+            _o.Append(" bytes missing");
+            return;
+        }
+        if (!Has(p, cp, optionsLength))
+        {
+            PrintTruncated();
+            return;
+        }
+        if (optionsLength > 0)
+        {
+            _o.Append(", options [");
+            if (_vflag > 0)
+                GeneveOptionsPrint(p, cp, optionsLength);
+            else
+            {
+                _o.Append(optionsLength);
+                _o.Append(" bytes");
+            }
+            _o.Append(']');
+        }
+        cp += (int)optionsLength;
+        length -= optionsLength;
+        _o.Append(_vflag < 1 ? ": " : "\n\t");
+        uint caplen = p.Length > cp ? (uint)(p.Length - cp) : 0;
+        if (!EtherTypeDispatch(prot, p, cp, length, caplen))
+        {
+            if (prot == 0x6558)
+                EtherPrint(p, cp, length);
+            else
+            {
+                _o.Append("geneve-proto-0x");
+                _o.AppendHex(prot);
+            }
+        }
+    }
+
+    /// <summary>tcpdump's geneve_opts_print (-v): class, type and length of each option.</summary>
+    private void GeneveOptionsPrint(ReadOnlySpan<byte> p, int cp, uint length)
+    {
+        string separator = "";
+        while (length > 0)
+        {
+            _o.Append(separator);
+            separator = ", ";
+            ushort optClass = U16(p, cp);
+            byte type = U8(p, cp + 2);
+            uint optLength = (uint)(U8(p, cp + 3) & 0x1f) * 4 + 4;
+            _o.Append("class ");
+            _o.Append(GeneveOptionClass(optClass));
+            _o.Append(" (0x");
+            _o.AppendHex(optClass);
+            _o.Append(") type 0x");
+            _o.AppendHex(type);
+            _o.Append((type & 0x80) != 0 ? "(C)" : "");
+            _o.Append(" len ");
+            _o.Append(optLength);
+            if (optLength > length)
+            {
+                _o.Append(" [bad length]");
+                return;
+            }
+            if (_vflag > 1 && optLength > 4)
+            {
+                _o.Append(" data");
+                for (uint i = 4; i < optLength; i += 4)
+                {
+                    _o.Append(' ');
+                    _o.AppendHex(U32(p, cp + (int)i), 8);
+                }
+            }
+            cp += (int)optLength;
+            length -= optLength;
+        }
+    }
+
+    private static string GeneveOptionClass(ushort c) => c switch
+    {
+        0x0100 => "Linux", 0x0101 => "Open vSwitch", 0x0102 => "Open Virtual Networking (OVN)",
+        0x0103 => "In-band Network Telemetry (INT)", 0x0104 => "VMware",
+        <= 0x00ff => "Standard", >= 0xfff0 => "Experimental", _ => "Unknown",
+    };
+
+    // ---- Babel (UDP 6696, 6697) ----
+
+    /// <summary>tcpdump's babel_print without -v: version, body length and the message types ("hello ihu update/prefix").</summary>
+    private void BabelPrint(ReadOnlySpan<byte> p, int cp, uint length)
+    {
+        _proto = "babel";
+        _o.Append("babel");
+        if (!Has(p, cp, 4))
+        {
+            PrintTruncated();
+            return;
+        }
+        if (p[cp] != 42)
+        {
+            _o.Append(" invalid header");
+            return;
+        }
+        byte version = p[cp + 1];
+        _o.Append(' ');
+        _o.Append((uint)version);
+        if (version != 2)
+        {
+            _o.Append(" unknown version");
+            return;
+        }
+        if (length < 4)
+        {
+            PrintInvalid();
+            return;
+        }
+        uint body = U16(p, cp + 2);
+        _o.Append(" (");
+        _o.Append(body);
+        _o.Append(')');
+        length -= 4;
+        cp += 4;
+        if (length < body)
+        {
+            PrintInvalid();
+            return;
+        }
+        int result = BabelMessagesPrint(p, cp, body, length);
+        if (result == 0 && length != body)
+        {
+            _o.Append(" |");
+            result = BabelMessagesPrint(p, cp + (int)body, length - body, length - body);
+        }
+        if (result == -1)
+            PrintTruncated();
+        else if (result == -2)
+            PrintInvalid();
+    }
+
+    /// <summary>babel_print_v2_tlvs without -v: 0, or -1 for a truncation, -2 for an invalid message.</summary>
+    private int BabelMessagesPrint(ReadOnlySpan<byte> p, int cp, uint tlvsLength, uint remaining)
+    {
+        uint i = 0;
+        while (i < tlvsLength)
+        {
+            int message = cp + (int)i;
+            if (i + 1 > tlvsLength || i + 1 > remaining)
+                return -2;
+            if (!Has(p, message, 1))
+                return -1;
+            byte type = p[message];
+            if (type == 0)
+            {
+                _o.Append(" pad1");
+                i++;
+                continue;
+            }
+            if (i + 2 > tlvsLength || i + 2 > remaining)
+                return -2;
+            if (!Has(p, message, 2))
+                return -1;
+            uint len = p[message + 1];
+            if (i + 2 + len > tlvsLength || i + 2 + len > remaining)
+                return -2;
+            if (!Has(p, message, 2 + len))
+                return -1;
+            switch (type)
+            {
+                case 1: _o.Append(" padN"); break;
+                case 2: _o.Append(" ack-req"); break;
+                case 3: _o.Append(" ack"); break;
+                case 4: _o.Append(" hello"); break;
+                case 5: _o.Append(" ihu"); break;
+                case 6: _o.Append(" router-id"); break;
+                case 7: _o.Append(" nh"); break;
+                case 8:
+                    _o.Append(" update");
+                    if (len < 10)
+                        return -2;
+                    byte flags = p[message + 3];
+                    if ((flags & 0x80) != 0)
+                        _o.Append("/prefix");
+                    if ((flags & 0x40) != 0)
+                        _o.Append("/id");
+                    if ((flags & 0x3f) != 0)
+                        _o.Append("/unknown");
+                    break;
+                case 9: _o.Append(" route-request"); break;
+                case 10: _o.Append(" seqno-request"); break;
+                case 11: _o.Append(" tspc"); break;
+                case 12: _o.Append(" hmac"); break;
+                case 13: _o.Append(" ss-update"); break;
+                case 14: _o.Append(" ss-request"); break;
+                case 15: _o.Append(" ss-mh-request"); break;
+                case 16: _o.Append(" mac"); break;
+                case 17: _o.Append(" pc"); break;
+                case 18: _o.Append(" challenge_request"); break;
+                case 19: _o.Append(" challenge_reply"); break;
+                default: _o.Append(" unknown"); break;
+            }
+            i += len + 2;
+        }
+        return 0;
+    }
+}
