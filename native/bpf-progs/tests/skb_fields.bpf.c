@@ -23,7 +23,13 @@ struct skb_fields {
 	__u8 first_bytes[16];
 };
 
+/* The kernel's tail is 4 bytes (sk_buff_data_t); declared 8 here, the loader must load 4. */
+struct sk_buff___wide {
+	__u64 tail;
+} __attribute__((preserve_access_index));
+
 struct skb_fields last;         /* .bss */
+__u64 wide_tail;                /* .bss */
 __u64 matched;                  /* .bss */
 __u64 calls_made = 7;           /* .data: starts at 7 so the test sees .data's image */
 
@@ -57,6 +63,7 @@ static __noinline int record(struct sk_buff *skb, __u32 ifindex)
 	last.network_header = skb->network_header;
 	last.data_offset = skb->data - skb->head;
 	bpf_probe_read_kernel(last.first_bytes, sizeof(last.first_bytes), skb->data);
+	wide_tail = ((struct sk_buff___wide *)skb)->tail;
 
 	count = bpf_map_lookup_elem(&by_ifindex, &ifindex);
 	if (count)

@@ -11,7 +11,13 @@ namespace KdtCapture.Bpf.CoRe;
 /// <param name="Description">"field byte offset of struct sk_buff.len (0:1)".</param>
 /// <param name="TargetTypeId">The kernel type the relocation matched, 0 when none.</param>
 public readonly record struct CoReResult(int InstructionIndex, CoReRelocationKind Kind, string Description, bool Poisoned, ulong Value,
-    int TargetTypeId, string? Reason);
+    int TargetTypeId, string? Reason)
+{
+    /// <summary>For a field (not a bitfield): its size in the object's and in the kernel's layout, 0 otherwise.</summary>
+    public int LocalFieldSize { get; init; }
+
+    public int TargetFieldSize { get; init; }
+}
 
 /// <summary>
 /// Applies an object's CO-RE relocations against a target BTF (the running kernel's), as libbpf
@@ -50,6 +56,8 @@ public sealed class CoReRelocator
             try
             {
                 result = Compute(index, r);
+                if (!result.Poisoned)
+                    Patch(instructions, index, result);
             }
             catch (CoReException e)
             {
@@ -57,8 +65,6 @@ public sealed class CoReRelocator
             }
             if (result.Poisoned)
                 Poison(instructions, index);
-            else
-                Patch(instructions, index, result);
             results.Add(result);
         }
         return results;
@@ -149,7 +155,7 @@ public sealed class CoReRelocator
         LocalEnumerator? localEnumerator = enumBased ? LocalEnumeratorOf(localRoot, indices, description) : null;
 
         ulong? value = null;
-        int matchedId = 0;
+        int matchedId = 0, targetFieldSize = 0;
         foreach (int candidateId in Candidates(localRoot))
         {
             var candidate = _target.GetType(candidateId);
@@ -181,6 +187,8 @@ public sealed class CoReRelocator
             else if (MatchField(localSpec!, candidate) is { } field)
             {
                 v = FieldValue(r.Kind, field, description);
+                if (!field.IsBitfield && matchedId == 0)
+                    targetFieldSize = (int)field.Type.SizeOf();
             }
             if (v is null)
                 continue;
@@ -201,7 +209,11 @@ public sealed class CoReRelocator
             return new CoReResult(index, r.Kind, description, true, 0, 0,
                 $"{description}: the kernel has no matching {(enumBased ? "enumerator" : "field")}");
         }
-        return new CoReResult(index, r.Kind, description, false, value.Value, matchedId, null);
+        return new CoReResult(index, r.Kind, description, false, value.Value, matchedId, null)
+        {
+            LocalFieldSize = localSpec is { IsBitfield: false } ? (int)localSpec.FinalType.SizeOf() : 0,
+            TargetFieldSize = localSpec is { IsBitfield: false } ? targetFieldSize : 0,
+        };
     }
 
     private static int[] ParseAccess(string access, string description)
@@ -217,12 +229,13 @@ public sealed class CoReRelocator
     /// <summary>One step of a field access: a named member, or an array element.</summary>
     private readonly record struct Step(string? MemberName, int ArrayIndex, int LocalTypeId);
 
-    private sealed record LocalField(BtfType Root, int RootIndex, List<Step> Steps, BtfType FinalType);
+    private sealed record LocalField(BtfType Root, int RootIndex, List<Step> Steps, BtfType FinalType, bool IsBitfield);
 
     private LocalField LocalFieldSpec(BtfType root, int[] indices, string description)
     {
         var steps = new List<Step>();
         var t = root.ResolveTypedefs();
+        bool bitfield = false;
         for (int i = 1; i < indices.Length; i++)
         {
             if (t.Kind is BtfKind.Struct or BtfKind.Union)
@@ -234,12 +247,14 @@ public sealed class CoReRelocator
                 // Anonymous members are walked through by name on the target side; only named steps count.
                 if (!m.IsAnonymous)
                     steps.Add(new Step(m.Name, -1, m.TypeId));
+                bitfield = m.BitfieldSize != 0;
                 t = m.Type.ResolveTypedefs();
             }
             else if (t.Kind == BtfKind.Array)
             {
                 var a = t.Array;
                 steps.Add(new Step(null, indices[i], a.ElementTypeId));
+                bitfield = false;
                 t = _local.GetType(a.ElementTypeId).ResolveTypedefs();
             }
             else
@@ -247,7 +262,7 @@ public sealed class CoReRelocator
                 throw new CoReException($"{description}: access step {i} goes into {t}, which is neither a struct, union nor array");
             }
         }
-        return new LocalField(root, indices[0], steps, t);
+        return new LocalField(root, indices[0], steps, t, bitfield);
     }
 
     private readonly record struct LocalEnumerator(string Name);
@@ -520,10 +535,35 @@ public sealed class CoReRelocator
                 throw new CoReException($"{result.Description}: a memory access takes only a field offset");
             if (result.Value > (ulong)short.MaxValue)
                 throw new CoReException($"{result.Description}: offset {result.Value} does not fit a memory access");
-            code[index] = insn with { Offset = (short)result.Value };
+            code[index] = AdjustLoadSize(insn, result) with { Offset = (short)result.Value };
             return;
         }
         throw new CoReException($"{result.Description}: instruction {index} (opcode 0x{insn.OpCode:x2}) cannot be relocated");
+    }
+
+    /// <summary>
+    /// A field the kernel keeps narrower or wider than the object declares (u32 here, u64 there):
+    /// a load of the declared size is turned into a load of the kernel's size, zero-extended as
+    /// every BPF load is. Stores cannot be adjusted safely and are refused.
+    /// </summary>
+    private static BpfInstruction AdjustLoadSize(BpfInstruction insn, CoReResult result)
+    {
+        if (result.LocalFieldSize == 0 || result.TargetFieldSize == 0 || result.LocalFieldSize == result.TargetFieldSize)
+            return insn;
+        int accessSize = BpfOpCode.SizeInBytes(BpfOpCode.Size(insn.OpCode));
+        if (accessSize != result.LocalFieldSize)
+            return insn; // the access reads part of the field (or several): leave it as compiled
+        if (insn.Class != BpfOpCode.ClassLdx || BpfOpCode.Mode(insn.OpCode) != BpfOpCode.ModeMem)
+            throw new CoReException($"{result.Description}: the kernel's field is {result.TargetFieldSize} bytes, the program writes {accessSize}");
+        byte size = result.TargetFieldSize switch
+        {
+            1 => BpfOpCode.SizeB,
+            2 => BpfOpCode.SizeH,
+            4 => BpfOpCode.SizeW,
+            8 => BpfOpCode.SizeDW,
+            _ => throw new CoReException($"{result.Description}: the kernel's field is {result.TargetFieldSize} bytes, not loadable at once"),
+        };
+        return new BpfInstruction((byte)((insn.OpCode & ~0x18) | size), insn.Destination, insn.Source, insn.Offset, insn.Immediate);
     }
 
     private static void Poison(Span<BpfInstruction> code, int index)

@@ -75,6 +75,8 @@ public sealed class BpfObjectTests
         ulong mac = U64(obj, bss, "last", 7), network = U64(obj, bss, "last", 8), dataOffset = U64(obj, bss, "last", 9);
         Assert.Equal(mac + 14, network);
         Assert.Equal(mac, dataOffset); // at net_dev_queue skb->data is the MAC header
+        // A field declared wider than the kernel's (u64 for its u32 tail): loaded at the kernel's size.
+        Assert.Equal(dataOffset + (ulong)(14 + 20 + 8 + payload), U64(obj, bss, "wide_tail"));
         var first = bss.AsSpan(obj.Spec.FindVariable("last").Offset + 80, 16);
         Assert.Equal(new byte[] { 0x08, 0x00, 0x45 }, first[12..15].ToArray());
 
