@@ -1,3 +1,4 @@
+using KdtCapture.Cli.Btf;
 using KdtCapture.Cli.Capture;
 
 namespace KdtCapture.Cli;
@@ -19,6 +20,8 @@ internal static class KdtCommand
         {
             case "capture":
                 return CaptureCommand.Run(rest, stdout, stderr);
+            case "btf":
+                return BtfCommand.Run(rest, stdout, stderr);
             case "-h":
             case "--help":
                 stdout.Write(KdtHelp.Text);
@@ -32,6 +35,11 @@ internal static class KdtCommand
                 if (rest[0] == "capture")
                 {
                     stdout.Write(CaptureHelp.Text);
+                    return ExitCodes.Success;
+                }
+                if (rest[0] == "btf")
+                {
+                    stdout.Write(BtfHelp.Text);
                     return ExitCodes.Success;
                 }
                 return Unknown(stderr, rest[0]);

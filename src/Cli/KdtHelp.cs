@@ -12,6 +12,8 @@ internal static class KdtHelp
         Commands:
           capture    tcpdump-compatible packet capture; this build compiles
                      filters (kdt capture -d/-dd/-ddd EXPRESSION)
+          btf        kernel functions, tracepoints and types from BTF
+                     (kdt btf funcs GLOB --skb, kdt btf type NAME, kdt btf stats)
 
         Run 'kdt COMMAND --help' for a command's options and examples.
 
@@ -19,6 +21,7 @@ internal static class KdtHelp
           kdt capture -d 'tcp port 443'
           kdt capture -y raw -dd 'udp port 53'
           kdt capture --help
+          kdt btf funcs 'ip_*' --skb
 
         """;
 }
