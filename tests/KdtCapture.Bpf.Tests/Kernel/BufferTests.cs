@@ -11,6 +11,8 @@ using static KdtCapture.Bpf.Asm.BpfRegister;
 
 namespace KdtCapture.Bpf.Tests.Kernel;
 
+using Asm = KdtCapture.Bpf.Asm.Asm;
+
 /// <summary>
 /// Ring buffer and perf buffer programs (hand-assembled, on raw_tp/net_dev_queue, this process
 /// only) numbering each event, read back with exact counts, discards and losses accounted for.
@@ -22,34 +24,34 @@ public sealed partial class BufferTests : KernelObjectTest
     /// <summary>Emits: r7 = counters[0]++ (the event's sequence number); jumps to "out" for other processes.</summary>
     private static void NumberOwnEvents(BpfAssembler code, BpfMap counters)
     {
-        code.Emit(Asm.Asm.Mov64(R6, R1))
+        code.Emit(Asm.Mov64(R6, R1))
             .Call(BpfHelper.GetCurrentPidTgid)
-            .Emit(Asm.Asm.Rsh64(R0, 32))
+            .Emit(Asm.Rsh64(R0, 32))
             .JumpIf(Jne, R0, Environment.ProcessId, "out")
-            .Emit(Asm.Asm.StoreImm(SizeW, R10, -4, 0))
-            .Emit(Asm.Asm.LoadMapFd(R1, counters.Fd.Value))
-            .Emit(Asm.Asm.Mov64(R2, R10))
-            .Emit(Asm.Asm.Add64(R2, -4))
+            .Emit(Asm.StoreImm(SizeW, R10, -4, 0))
+            .Emit(Asm.LoadMapFd(R1, counters.Fd.Value))
+            .Emit(Asm.Mov64(R2, R10))
+            .Emit(Asm.Add64(R2, -4))
             .Call(BpfHelper.MapLookupElem)
             .JumpIf(Jeq, R0, 0, "out")
-            .Emit(Asm.Asm.Mov64(R7, 1))
-            .Emit(Asm.Asm.Atomic(SizeDW, AtomicAdd | AtomicFetch, R0, 0, R7));
+            .Emit(Asm.Mov64(R7, 1))
+            .Emit(Asm.Atomic(SizeDW, AtomicAdd | AtomicFetch, R0, 0, R7));
     }
 
     /// <summary>counters[1]++ (a drop the program saw), then "out".</summary>
     private static void CountDrop(BpfAssembler code, BpfMap counters)
     {
         code.Label("dropped")
-            .Emit(Asm.Asm.StoreImm(SizeW, R10, -4, 1))
-            .Emit(Asm.Asm.LoadMapFd(R1, counters.Fd.Value))
-            .Emit(Asm.Asm.Mov64(R2, R10))
-            .Emit(Asm.Asm.Add64(R2, -4))
+            .Emit(Asm.StoreImm(SizeW, R10, -4, 1))
+            .Emit(Asm.LoadMapFd(R1, counters.Fd.Value))
+            .Emit(Asm.Mov64(R2, R10))
+            .Emit(Asm.Add64(R2, -4))
             .Call(BpfHelper.MapLookupElem)
             .JumpIf(Jeq, R0, 0, "out")
-            .Emit(Asm.Asm.Mov64(R1, 1))
-            .Emit(Asm.Asm.AtomicAdd64(R0, 0, R1))
+            .Emit(Asm.Mov64(R1, 1))
+            .Emit(Asm.AtomicAdd64(R0, 0, R1))
             .Label("out")
-            .Emit(Asm.Asm.Mov64(R0, 0))
+            .Emit(Asm.Mov64(R0, 0))
             .Exit();
     }
 
@@ -58,16 +60,16 @@ public sealed partial class BufferTests : KernelObjectTest
     {
         var code = new BpfAssembler();
         NumberOwnEvents(code, counters);
-        code.Emit(Asm.Asm.LoadMapFd(R1, ring.Fd.Value))
-            .Emit(Asm.Asm.Mov64(R2, 16))
-            .Emit(Asm.Asm.Mov64(R3, 0))
+        code.Emit(Asm.LoadMapFd(R1, ring.Fd.Value))
+            .Emit(Asm.Mov64(R2, 16))
+            .Emit(Asm.Mov64(R3, 0))
             .Call(BpfHelper.RingbufReserve)
             .JumpIf(Jeq, R0, 0, "dropped")
-            .Emit(Asm.Asm.StoreMem(SizeDW, R0, 0, R7))
-            .Emit(Asm.Asm.StoreImm(SizeDW, R0, 8, (int)Marker))
-            .Emit(Asm.Asm.Mov64(R1, R0))
-            .Emit(Asm.Asm.Mov64(R2, 0))
-            .Emit(Asm.Asm.And64(R7, 1))
+            .Emit(Asm.StoreMem(SizeDW, R0, 0, R7))
+            .Emit(Asm.StoreImm(SizeDW, R0, 8, (int)Marker))
+            .Emit(Asm.Mov64(R1, R0))
+            .Emit(Asm.Mov64(R2, 0))
+            .Emit(Asm.And64(R7, 1))
             .JumpIf(Jne, R7, 0, "discard")
             .Call(BpfHelper.RingbufSubmit)
             .Ja("out")
@@ -83,15 +85,15 @@ public sealed partial class BufferTests : KernelObjectTest
     {
         var code = new BpfAssembler();
         NumberOwnEvents(code, counters);
-        code.Emit(Asm.Asm.StoreMem(SizeDW, R10, -24, R7))
-            .Emit(Asm.Asm.StoreImm(SizeDW, R10, -16, (int)Marker))
-            .Emit(Asm.Asm.StoreImm(SizeDW, R10, -8, (int)Marker))
-            .Emit(Asm.Asm.Mov64(R1, R6))
-            .Emit(Asm.Asm.LoadMapFd(R2, perf.Fd.Value))
-            .Emit(Asm.Asm.Mov32(R3, -1)) // BPF_F_CURRENT_CPU (0xffffffff, zero-extended)
-            .Emit(Asm.Asm.Mov64(R4, R10))
-            .Emit(Asm.Asm.Add64(R4, -24))
-            .Emit(Asm.Asm.Mov64(R5, size))
+        code.Emit(Asm.StoreMem(SizeDW, R10, -24, R7))
+            .Emit(Asm.StoreImm(SizeDW, R10, -16, (int)Marker))
+            .Emit(Asm.StoreImm(SizeDW, R10, -8, (int)Marker))
+            .Emit(Asm.Mov64(R1, R6))
+            .Emit(Asm.LoadMapFd(R2, perf.Fd.Value))
+            .Emit(Asm.Mov32(R3, -1)) // BPF_F_CURRENT_CPU (0xffffffff, zero-extended)
+            .Emit(Asm.Mov64(R4, R10))
+            .Emit(Asm.Add64(R4, -24))
+            .Emit(Asm.Mov64(R5, size))
             .Call(BpfHelper.PerfEventOutput)
             .JumpIf(Jne, R0, 0, "dropped")
             .Ja("out");

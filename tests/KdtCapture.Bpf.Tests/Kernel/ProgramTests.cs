@@ -8,6 +8,8 @@ using static KdtCapture.Bpf.Asm.BpfRegister;
 
 namespace KdtCapture.Bpf.Tests.Kernel;
 
+using Asm = KdtCapture.Bpf.Asm.Asm;
+
 public sealed partial class ProgramTests : KernelObjectTest
 {
     /// <summary>An Ethernet frame carrying IPv4/UDP from 10.0.0.1:1000 to 10.0.0.2:53.</summary>
@@ -27,18 +29,18 @@ public sealed partial class ProgramTests : KernelObjectTest
     /// the network header, so IPv4 fields are at their IP-header offsets.
     /// </summary>
     private static BpfInstruction[] Dns4Filter() => new BpfAssembler()
-        .Emit(Asm.Asm.Mov64(R6, R1)) // ctx for the legacy packet loads
-        .Emit(Asm.Asm.LoadAbsolute(SizeB, 0))
-        .Emit(Asm.Asm.Rsh64(R0, 4))
+        .Emit(Asm.Mov64(R6, R1)) // ctx for the legacy packet loads
+        .Emit(Asm.LoadAbsolute(SizeB, 0))
+        .Emit(Asm.Rsh64(R0, 4))
         .JumpIf(Jne, R0, 4, "drop")
-        .Emit(Asm.Asm.LoadAbsolute(SizeB, 9))
+        .Emit(Asm.LoadAbsolute(SizeB, 9))
         .JumpIf(Jne, R0, 17, "drop")
-        .Emit(Asm.Asm.LoadAbsolute(SizeH, 22)) // UDP destination port (host order after the load)
+        .Emit(Asm.LoadAbsolute(SizeH, 22)) // UDP destination port (host order after the load)
         .JumpIf(Jne, R0, 53, "drop")
-        .Emit(Asm.Asm.Mov64(R0, -1))
+        .Emit(Asm.Mov64(R0, -1))
         .Exit()
         .Label("drop")
-        .Emit(Asm.Asm.Mov64(R0, 0))
+        .Emit(Asm.Mov64(R0, 0))
         .Exit()
         .Assemble();
 
@@ -71,16 +73,16 @@ public sealed partial class ProgramTests : KernelObjectTest
         RequireRoot();
         using var counts = BpfMap.Create(new BpfMapCreateOptions { Type = BpfMapType.Array, KeySize = 4, ValueSize = 8, MaxEntries = 1, Name = "kdt_counts" });
         var code = new BpfAssembler()
-            .Emit(Asm.Asm.StoreImm(SizeW, R10, -4, 0))
-            .Emit(Asm.Asm.LoadMapFd(R1, counts.Fd.Value))
-            .Emit(Asm.Asm.Mov64(R2, R10))
-            .Emit(Asm.Asm.Add64(R2, -4))
+            .Emit(Asm.StoreImm(SizeW, R10, -4, 0))
+            .Emit(Asm.LoadMapFd(R1, counts.Fd.Value))
+            .Emit(Asm.Mov64(R2, R10))
+            .Emit(Asm.Add64(R2, -4))
             .Call(BpfHelper.MapLookupElem)
             .JumpIf(Jeq, R0, 0, "out")
-            .Emit(Asm.Asm.Mov64(R1, 1))
-            .Emit(Asm.Asm.AtomicAdd64(R0, 0, R1))
+            .Emit(Asm.Mov64(R1, 1))
+            .Emit(Asm.AtomicAdd64(R0, 0, R1))
             .Label("out")
-            .Emit(Asm.Asm.Mov64(R0, 0))
+            .Emit(Asm.Mov64(R0, 0))
             .Exit()
             .Assemble();
         using var program = BpfProgram.Load(new BpfProgramLoadOptions { Type = BpfProgramType.SocketFilter, Name = "kdt_count", Instructions = code });
@@ -91,11 +93,82 @@ public sealed partial class ProgramTests : KernelObjectTest
     }
 
     [Fact]
+    public void Spliced_filter_replaces_a_stub_subprogram_and_runs()
+    {
+        RequireRoot();
+        // A tap-like program: the filter is a stub subprogram that accepts nothing.
+        var tap = new BpfAssembler()
+            .Emit(Asm.Mov64(R6, R1))
+            .CallSubprogram("filter")
+            .JumpIf(Jeq, R0, 0, "drop")
+            .Emit(Asm.Mov64(R0, -1))
+            .Exit()
+            .Label("drop")
+            .Emit(Asm.Mov64(R0, 0))
+            .Exit()
+            .Label("filter")
+            .Emit(Asm.Mov64(R0, 0))
+            .Exit();
+        BpfInstruction[] stubbed = tap.Assemble();
+        using (var stub = BpfProgram.Load(new BpfProgramLoadOptions { Type = BpfProgramType.SocketFilter, Name = "kdt_stub", Instructions = stubbed }))
+            Assert.Equal(0u, stub.TestRun(Ipv4UdpFrame()).ReturnValue);
+
+        // The replacement gets the context in r1 like any BPF function; legacy packet loads are not
+        // allowed in subprograms, so it reads the IPv4 protocol byte with bpf_skb_load_bytes.
+        var filter = new BpfAssembler()
+            .Emit(Asm.Mov64(R2, 9))
+            .Emit(Asm.Mov64(R3, R10))
+            .Emit(Asm.Add64(R3, -8))
+            .Emit(Asm.Mov64(R4, 1))
+            .Call(BpfHelper.SkbLoadBytes)
+            .JumpIf(Jne, R0, 0, "no")
+            .Emit(Asm.LoadMem(SizeB, R0, R10, -8))
+            .JumpIf(Jne, R0, 17, "no")
+            .Emit(Asm.Mov64(R0, 1))
+            .Exit()
+            .Label("no")
+            .Emit(Asm.Mov64(R0, 0))
+            .Exit()
+            .Assemble();
+        var spliced = BpfSplice.ReplaceSubprogram(stubbed, tap.Labels["filter"], filter);
+        using var program = BpfProgram.Load(new BpfProgramLoadOptions { Type = BpfProgramType.SocketFilter, Name = "kdt_spliced", Instructions = spliced.Instructions });
+        Assert.Equal(uint.MaxValue, program.TestRun(Ipv4UdpFrame()).ReturnValue);
+        byte[] tcp = Ipv4UdpFrame();
+        tcp[14 + 9] = 6;
+        Assert.Equal(0u, program.TestRun(tcp).ReturnValue);
+    }
+
+    [Fact]
+    public void Socket_filter_attached_to_a_socket_drops_what_it_rejects()
+    {
+        RequireRoot();
+        using var dropAll = BpfProgram.Load(new BpfProgramLoadOptions
+        {
+            Type = BpfProgramType.SocketFilter, Name = "kdt_drop_all", Instructions = new BpfInstruction[] { Asm.Mov64(R0, 0), Asm.Exit() },
+        });
+        using var receiver = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        receiver.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        using var sender = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        sender.Connect(receiver.LocalEndPoint!);
+
+        Links.BpfSocketFilter.Attach(receiver, dropAll);
+        sender.Send(new byte[] { 1 });
+        Assert.Equal(0, receiver.Available);
+
+        Links.BpfSocketFilter.Detach(receiver);
+        sender.Send(new byte[] { 2 });
+        var buffer = new byte[8];
+        receiver.ReceiveTimeout = 30_000;
+        Assert.Equal(1, receiver.Receive(buffer));
+        Assert.Equal(2, buffer[0]);
+    }
+
+    [Fact]
     public void Verifier_rejection_carries_the_program_name_and_the_log()
     {
         RequireRoot();
         // Reads r2, which nothing initialised.
-        BpfInstruction[] code = [Asm.Asm.Mov64(R0, R2), Asm.Asm.Exit()];
+        BpfInstruction[] code = [Asm.Mov64(R0, R2), Asm.Exit()];
         var error = Assert.Throws<BpfVerifierException>(() =>
             BpfProgram.Load(new BpfProgramLoadOptions { Type = BpfProgramType.SocketFilter, Name = "kdt_bad_read", Instructions = code }));
         Assert.Equal("kdt_bad_read", error.ProgramName);
@@ -113,7 +186,7 @@ public sealed partial class ProgramTests : KernelObjectTest
         // A log at level 2 for a few hundred instructions is far more than 256 bytes.
         var code = new BpfAssembler();
         for (int i = 0; i < 300; i++)
-            code.Emit(Asm.Asm.Mov64(R0, i));
+            code.Emit(Asm.Mov64(R0, i));
         code.Exit();
         using var program = BpfProgram.Load(new BpfProgramLoadOptions
         {
@@ -134,7 +207,7 @@ public sealed partial class ProgramTests : KernelObjectTest
             using var program = BpfProgram.Load(new BpfProgramLoadOptions
             {
                 Type = BpfProgramType.Tracing, ExpectedAttachType = BpfAttachType.TraceFentry, AttachBtfId = functionId,
-                Name = "kdt_fentry", Instructions = new BpfInstruction[] { Asm.Asm.Mov64(R0, 0), Asm.Asm.Exit() },
+                Name = "kdt_fentry", Instructions = new BpfInstruction[] { Asm.Mov64(R0, 0), Asm.Exit() },
             });
             Assert.True(BpfFeatures.HasTrampolines(), "fentry loaded although the feature probe says trampolines are refused");
             Assert.Skip("this kernel accepts fentry programs; the refusal message is tested where it refuses them");
@@ -162,36 +235,36 @@ public sealed partial class ProgramTests : KernelObjectTest
             Assert.Skip("bpftool is not installed (apt-get install bpftool); it is the oracle for the disassembler");
         using var map = BpfMap.Create(new BpfMapCreateOptions { Type = BpfMapType.Hash, KeySize = 4, ValueSize = 8, MaxEntries = 4, Name = "kdt_dis" });
         var code = new BpfAssembler()
-            .Emit(Asm.Asm.Mov64(R6, R1))
-            .Emit(Asm.Asm.LoadAbsolute(SizeH, 2))
-            .Emit(Asm.Asm.LoadIndirect(SizeB, R0, 1))
-            .Emit(Asm.Asm.Mov32(R7, 7))
-            .Emit(Asm.Asm.Alu32(Add, R7, 3))
-            .Emit(Asm.Asm.Alu64(Mul, R7, R7))
-            .Emit(Asm.Asm.And64(R7, 0xff))
-            .Emit(Asm.Asm.Lsh64(R7, 3))
-            .Emit(Asm.Asm.Arsh64(R7, 1))
-            .Emit(Asm.Asm.Neg64(R7))
-            .Emit(Asm.Asm.ToBigEndian(R7, 16))
-            .Emit(Asm.Asm.ToLittleEndian(R7, 32))
-            .Emit(Asm.Asm.LoadImm64(R8, 0x1122334455667788))
-            .Emit(Asm.Asm.StoreImm(SizeW, R10, -4, 3))
-            .Emit(Asm.Asm.StoreMem(SizeDW, R10, -16, R8))
-            .Emit(Asm.Asm.LoadMem(SizeH, R9, R10, -16))
-            .Emit(Asm.Asm.LoadMapFd(R1, map.Fd.Value))
-            .Emit(Asm.Asm.Mov64(R2, R10))
-            .Emit(Asm.Asm.Add64(R2, -4))
+            .Emit(Asm.Mov64(R6, R1))
+            .Emit(Asm.LoadAbsolute(SizeH, 2))
+            .Emit(Asm.LoadIndirect(SizeB, R0, 1))
+            .Emit(Asm.Mov32(R7, 7))
+            .Emit(Asm.Alu32(Add, R7, 3))
+            .Emit(Asm.Alu64(Mul, R7, R7))
+            .Emit(Asm.And64(R7, 0xff))
+            .Emit(Asm.Lsh64(R7, 3))
+            .Emit(Asm.Arsh64(R7, 1))
+            .Emit(Asm.Neg64(R7))
+            .Emit(Asm.ToBigEndian(R7, 16))
+            .Emit(Asm.ToLittleEndian(R7, 32))
+            .Emit(Asm.LoadImm64(R8, 0x1122334455667788))
+            .Emit(Asm.StoreImm(SizeW, R10, -4, 3))
+            .Emit(Asm.StoreMem(SizeDW, R10, -16, R8))
+            .Emit(Asm.LoadMem(SizeH, R9, R10, -16))
+            .Emit(Asm.LoadMapFd(R1, map.Fd.Value))
+            .Emit(Asm.Mov64(R2, R10))
+            .Emit(Asm.Add64(R2, -4))
             .Call(BpfHelper.MapLookupElem)
             .JumpIf(Jeq, R0, 0, "out")
-            .Emit(Asm.Asm.Mov64(R1, 1))
-            .Emit(Asm.Asm.AtomicAdd64(R0, 0, R1))
-            .Emit(Asm.Asm.Atomic(SizeDW, AtomicAdd | AtomicFetch, R0, 0, R1))
-            .Emit(Asm.Asm.Atomic(SizeW, AtomicXchg, R0, 4, R1))
+            .Emit(Asm.Mov64(R1, 1))
+            .Emit(Asm.AtomicAdd64(R0, 0, R1))
+            .Emit(Asm.Atomic(SizeDW, AtomicAdd | AtomicFetch, R0, 0, R1))
+            .Emit(Asm.Atomic(SizeW, AtomicXchg, R0, 4, R1))
             .JumpIf32(Jgt, R1, 5, "out")
             .JumpIf(Jsle, R1, R9, "out")
-            .Emit(Asm.Asm.Ja(0))
+            .Emit(Asm.Ja(0))
             .Label("out")
-            .Emit(Asm.Asm.Mov64(R0, 0))
+            .Emit(Asm.Mov64(R0, 0))
             .Exit()
             .Assemble();
         using var program = BpfProgram.Load(new BpfProgramLoadOptions { Type = BpfProgramType.SocketFilter, Name = "kdt_dis", Instructions = code });

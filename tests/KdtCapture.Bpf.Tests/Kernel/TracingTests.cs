@@ -8,6 +8,8 @@ using static KdtCapture.Bpf.Asm.BpfRegister;
 
 namespace KdtCapture.Bpf.Tests.Kernel;
 
+using Asm = KdtCapture.Bpf.Asm.Asm;
+
 /// <summary>
 /// Hand-assembled programs on net_dev_queue (tp_btf, raw_tp and the perf tracepoint) count what this
 /// process sends over loopback. Only events in this process (tgid) count, and the kernel-object
@@ -18,18 +20,18 @@ public sealed class TracingTests : KernelObjectTest
     /// <summary>if (current tgid == ours) counts[0]++; return 0.</summary>
     internal static BpfInstruction[] CountOwnEvents(BpfMap counts) => new BpfAssembler()
         .Call(BpfHelper.GetCurrentPidTgid)
-        .Emit(Asm.Asm.Rsh64(R0, 32))
+        .Emit(Asm.Rsh64(R0, 32))
         .JumpIf(Jne, R0, Environment.ProcessId, "out")
-        .Emit(Asm.Asm.StoreImm(SizeW, R10, -4, 0))
-        .Emit(Asm.Asm.LoadMapFd(R1, counts.Fd.Value))
-        .Emit(Asm.Asm.Mov64(R2, R10))
-        .Emit(Asm.Asm.Add64(R2, -4))
+        .Emit(Asm.StoreImm(SizeW, R10, -4, 0))
+        .Emit(Asm.LoadMapFd(R1, counts.Fd.Value))
+        .Emit(Asm.Mov64(R2, R10))
+        .Emit(Asm.Add64(R2, -4))
         .Call(BpfHelper.MapLookupElem)
         .JumpIf(Jeq, R0, 0, "out")
-        .Emit(Asm.Asm.Mov64(R1, 1))
-        .Emit(Asm.Asm.AtomicAdd64(R0, 0, R1))
+        .Emit(Asm.Mov64(R1, 1))
+        .Emit(Asm.AtomicAdd64(R0, 0, R1))
         .Label("out")
-        .Emit(Asm.Asm.Mov64(R0, 0))
+        .Emit(Asm.Mov64(R0, 0))
         .Exit()
         .Assemble();
 
