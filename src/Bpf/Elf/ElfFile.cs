@@ -73,6 +73,19 @@ public sealed class ElfFile
 
     public static ElfFile Parse(ReadOnlyMemory<byte> image)
     {
+        try
+        {
+            return ParseChecked(image);
+        }
+        catch (OverflowException)
+        {
+            // Every size and index is converted with checked arithmetic: too big means damaged.
+            throw new ElfFormatException("a size, offset or index in the file is out of range");
+        }
+    }
+
+    private static ElfFile ParseChecked(ReadOnlyMemory<byte> image)
+    {
         var b = image.Span;
         if (b.Length < HeaderSize || b[0] != 0x7f || b[1] != (byte)'E' || b[2] != (byte)'L' || b[3] != (byte)'F')
             throw new ElfFormatException("not an ELF file (no \\x7fELF magic)");

@@ -147,27 +147,33 @@ public sealed class ObjectSpec
     /// <summary>Parses a clang-built BPF object (ELF64 little-endian, -target bpf).</summary>
     public static ObjectSpec Parse(ReadOnlyMemory<byte> image, string name = "object")
     {
-        ElfFile elf;
+        string? problem;
         try
         {
-            elf = ElfFile.Parse(image);
+            return new Parser(ElfFile.Parse(image), name).Run();
         }
         catch (ElfFormatException e)
         {
-            throw new ElfFormatException($"{name}: {e.Message}");
-        }
-        try
-        {
-            return new Parser(elf, name).Run();
+            problem = e.Message;
         }
         catch (BtfFormatException e)
         {
-            throw new ElfFormatException($"{name}: .BTF: {e.Message}");
+            problem = ".BTF: " + e.Message;
         }
-        catch (ElfFormatException e) when (!e.Message.StartsWith(name + ":", StringComparison.Ordinal))
+        catch (OverflowException)
         {
-            throw new ElfFormatException($"{name}: {e.Message}");
+            problem = "a size, offset or index in the object is out of range";
         }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or IndexOutOfRangeException or KeyNotFoundException)
+        {
+            // The object's BTF or .BTF.ext refers to types of the wrong kind or that do not exist.
+            problem = "inconsistent BTF: " + e.Message;
+        }
+        // Names quoted from a damaged file may hold anything: keep the message on one line.
+        var line = new System.Text.StringBuilder(name.Length + problem.Length + 2).Append(name).Append(": ");
+        foreach (char c in problem)
+            line.Append(char.IsControl(c) ? '?' : c);
+        throw new ElfFormatException(line.ToString());
     }
 
     /// <summary>A function of an executable section: where it starts and its own code.</summary>

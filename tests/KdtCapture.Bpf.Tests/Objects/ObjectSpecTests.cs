@@ -249,3 +249,52 @@ public sealed partial class ObjectSpecTests
     [GeneratedRegex(@"^\s*\d+:\s+((?:[0-9a-f]{2}[ \t]){8}(?:(?:[0-9a-f]{2}[ \t]){8})?)")]
     private static partial Regex InstructionLine();
 }
+
+/// <summary>Damaged objects: every failure is one ElfFormatException naming the object, never another exception.</summary>
+public sealed class ObjectSpecDamageTests
+{
+    private static void ParseOrFormatError(ReadOnlyMemory<byte> bytes, string what)
+    {
+        try
+        {
+            ObjectSpec.Parse(bytes, "damaged");
+        }
+        catch (ElfFormatException e)
+        {
+            Assert.StartsWith("damaged: ", e.Message);
+            Assert.DoesNotContain('\n', e.Message);
+        }
+        catch (Exception e)
+        {
+            Assert.Fail($"{what}: {e}");
+        }
+    }
+
+    [Theory]
+    [InlineData("skb_fields")]
+    [InlineData("sections")]
+    public void Truncated_objects_raise_only_format_errors(string name)
+    {
+        var bytes = TestObjects.Bytes(name);
+        for (int length = 0; length < bytes.Length; length += 5)
+            ParseOrFormatError(bytes.AsMemory(0, length), $"cut at {length}");
+    }
+
+    [Theory]
+    [InlineData("skb_fields", 1)]
+    [InlineData("core_values", 2)]
+    [InlineData("sections", 3)]
+    public void Mutated_objects_raise_only_format_errors(string name, int seed)
+    {
+        var original = TestObjects.Bytes(name);
+        var random = new Random(seed);
+        for (int round = 0; round < 3000; round++)
+        {
+            var bytes = (byte[])original.Clone();
+            int changes = 1 + random.Next(4);
+            for (int c = 0; c < changes; c++)
+                bytes[random.Next(bytes.Length)] = (byte)random.Next(256);
+            ParseOrFormatError(bytes, $"seed {seed} round {round}");
+        }
+    }
+}
