@@ -743,4 +743,346 @@ public sealed partial class PacketPrinter
         }
         return 0;
     }
+
+    // ---- VRRP (IP protocol 112), EIGRP (88), AoE (Ethernet type 0x88a2) ----
+
+    /// <summary>tcpdump's vrrp_print: version, type, router id, priority, interval; addresses and checksum with -v.</summary>
+    private void VrrpPrint(ReadOnlySpan<byte> p, int bp, uint length, in IpContext ip)
+    {
+        _proto = "vrrp";
+        _o.Append("VRRP");
+        byte first = U8(p, bp);
+        int version = first >> 4, type = first & 0xf;
+        _o.Append('v');
+        _o.Append(version);
+        if (type == 1)
+            _o.Append(", Advertisement");
+        else
+        {
+            _o.Append(", unknown type (");
+            _o.Append(type);
+            _o.Append(')');
+        }
+        int ttl = ip.Version == 4 ? ip.Packet[ip.Offset + 8] : ip.Packet[ip.Offset + 7];
+        if (ttl != 255)
+        {
+            _o.Append(", (ttl ");
+            _o.Append(ttl);
+            _o.Append(')');
+        }
+        if (version is < 2 or > 3 || type != 1)
+            return;
+        byte vrid = U8(p, bp + 1), priority = U8(p, bp + 2);
+        _o.Append(", vrid ");
+        _o.Append((uint)vrid);
+        _o.Append(", prio ");
+        _o.Append((uint)priority);
+        byte authType = 0;
+        if (version == 2)
+        {
+            authType = U8(p, bp + 4);
+            _o.Append(", authtype ");
+            _o.Append(authType switch { 0 => "none", 1 => "simple", 2 => "ah", _ => "" });
+            byte interval = U8(p, bp + 5);
+            _o.Append(", intvl ");
+            _o.Append((uint)interval);
+            _o.Append("s, length ");
+        }
+        else
+        {
+            uint interval = (uint)(U8(p, bp + 4) & 0x0f) << 8 | U8(p, bp + 5);
+            _o.Append(", intvl ");
+            _o.Append(interval);
+            _o.Append("cs, length ");
+        }
+        _o.Append(length);
+        if (_vflag == 0)
+            return;
+
+        uint addresses = U8(p, bp + 3);
+        if (Has(p, bp, length))
+        {
+            var data = p.Slice(bp, (int)length);
+            ushort sum = version == 2 ? InternetChecksum(data)
+                : ip.Version == 4 ? PseudoHeaderChecksum4(ip, data, 112) : PseudoHeaderChecksum6(ip, data, 112);
+            if (sum != 0)
+            {
+                ushort field = U16(p, bp + 6);
+                _o.Append(", (bad vrrp cksum ");
+                _o.AppendHex(field);
+                _o.Append(')');
+            }
+        }
+        _o.Append(", addrs");
+        if (addresses > 1)
+        {
+            _o.Append('(');
+            _o.Append(addresses);
+            _o.Append(')');
+        }
+        _o.Append(':');
+        char separator = ' ';
+        int at = bp + 8;
+        for (uint i = 0; i < addresses; i++)
+        {
+            if (ip.Version == 4)
+            {
+                Check(p, at, 4);
+                _o.Append(separator);
+                Ip4(p, at);
+                at += 4;
+            }
+            else
+            {
+                Check(p, at, 16);
+                _o.Append(separator);
+                Ip6(p, at);
+                at += 16;
+            }
+            separator = ',';
+        }
+        if (version == 2 && authType == 1)
+        {
+            _o.Append(" auth \"");
+            for (int i = 0; i < 8; i++)
+            {
+                byte c = U8(p, at + i);
+                if (c == 0)
+                    break;
+                PrintEscapedChar(c);
+            }
+            _o.Append('"');
+        }
+    }
+
+    /// <summary>tcpdump's eigrp_print without -v: the message type; with -v the same line, where tcpdump goes on.</summary>
+    private void EigrpPrint(ReadOnlySpan<byte> p, int bp, uint length)
+    {
+        _proto = "eigrp";
+        if (!Has(p, bp, 20))
+        {
+            PrintTruncated();
+            return;
+        }
+        byte version = p[bp], opcode = p[bp + 1];
+        if (version != 2)
+        {
+            _o.Append("EIGRP version ");
+            _o.Append((uint)version);
+            _o.Append(" packet not supported");
+            return;
+        }
+        _o.Append("EIGRP ");
+        string? name = opcode switch
+        {
+            1 => "Update", 3 => "Query", 4 => "Reply", 5 => "Hello", 6 => "IPX SAP", 7 => "Probe", _ => null,
+        };
+        if (name is null)
+        {
+            _o.Append("unknown (");
+            _o.Append((uint)opcode);
+            _o.Append(')');
+        }
+        else
+            _o.Append(name);
+        _o.Append(", length: ");
+        _o.Append(length);
+    }
+
+    /// <summary>tcpdump's aoe_print without -v: length, version and (version 1) flags.</summary>
+    private void AoePrint(ReadOnlySpan<byte> p, int cp, uint length)
+    {
+        _proto = "aoe";
+        _o.Append("AoE length ");
+        _o.Append(length);
+        if (length < 1)
+        {
+            PrintInvalid();
+            Check(p, cp, length);
+            return;
+        }
+        int version = U8(p, cp) >> 4;
+        _o.Append(", Ver ");
+        _o.Append(version);
+        if (version != 1)
+            return;
+        if (length < 10)
+        {
+            PrintInvalid();
+            Check(p, cp, length);
+            return;
+        }
+        int flags = p[cp] & 0x0f;
+        _o.Append(", Flags: [");
+        if (flags == 0)
+            _o.Append("none");
+        else
+        {
+            int start = _o.Length;
+            AppendFlag((uint)flags, 0x08, "Response", start);
+            AppendFlag((uint)flags, 0x04, "Error", start);
+            AppendFlag((uint)flags, 0x02, "MBZ-1", start);
+            AppendFlag((uint)flags, 0x01, "MBZ-0", start);
+        }
+        _o.Append(']');
+    }
+
+    // ---- Kerberos (UDP 88, 750) ----
+
+    /// <summary>tcpdump's krb_print: the version, and for Kerberos 4 the message with its names.</summary>
+    private void KrbPrint(ReadOnlySpan<byte> p, int cp)
+    {
+        _proto = "krb";
+        if (cp >= p.Length)
+        {
+            PrintTruncated();
+            return;
+        }
+        byte pvno = p[cp];
+        switch (pvno)
+        {
+            case 1:
+            case 2:
+            case 3:
+                _o.Append(" v");
+                _o.Append((uint)pvno);
+                break;
+            case 4:
+                _o.Append(" v4");
+                Krb4Print(p, cp);
+                break;
+            case 106:
+            case 107:
+                _o.Append(" v5");
+                break;
+        }
+    }
+
+    private void Krb4Print(ReadOnlySpan<byte> p, int kp)
+    {
+        byte typeByte = U8(p, kp + 1);
+        bool little = (typeByte & 1) != 0;
+        int type = typeByte & 0xfe;
+        _o.Append(little ? " le " : " be ");
+        string? name = type switch
+        {
+            2 => "KDC_REQUEST", 4 => "KDC_REPLY", 6 => "APPL_REQUEST", 8 => "APPL_REQUEST_MUTUAL", 10 => "ERR_REPLY",
+            12 => "PRIVATE", 14 => "SAFE", 16 => "APPL_ERR", 126 => "DIE", _ => null,
+        };
+        if (name is null)
+        {
+            _o.Append('#');
+            _o.Append(type);
+        }
+        else
+            _o.Append(name);
+        _o.Append(": ");
+
+        int cp = kp;
+        switch (type)
+        {
+            case 2:
+                if ((cp = Krb4Header(p, cp)) < 0)
+                    return;
+                cp += 4;
+                uint minutes = (uint)U8(p, cp) * 5;
+                _o.Append(' ');
+                _o.Append(minutes);
+                _o.Append("min ");
+                cp++;
+                if ((cp = KrbString(p, cp)) < 0)
+                    break;
+                _o.Append('.');
+                if (KrbString(p, cp) < 0)
+                    break;
+                return;
+            case 6:
+                cp += 2;
+                byte version = U8(p, cp);
+                _o.Append('v');
+                _o.Append((uint)version);
+                _o.Append(' ');
+                cp++;
+                if ((cp = KrbString(p, cp)) < 0)
+                    break;
+                byte a = U8(p, cp);
+                _o.Append(" (");
+                _o.Append((uint)a);
+                _o.Append(')');
+                cp++;
+                byte b = U8(p, cp);
+                _o.Append(" (");
+                _o.Append((uint)b);
+                _o.Append(')');
+                return;
+            case 4:
+                if ((cp = Krb4Header(p, cp)) < 0)
+                    return;
+                cp += 10;
+                uint length = little ? (uint)(U8(p, cp) | U8(p, cp + 1) << 8) : U16(p, cp);
+                _o.Append(" (");
+                _o.Append(length);
+                _o.Append(')');
+                return;
+            case 10:
+                if ((cp = Krb4Header(p, cp)) < 0)
+                    return;
+                cp += 4;
+                uint code = little ? (uint)(U8(p, cp) | U8(p, cp + 1) << 8) : U16(p, cp);
+                string? error = code switch
+                {
+                    0 => "OK", 1 => "NAME_EXP", 2 => "SERVICE_EXP", 3 => "AUTH_EXP", 4 => "PKT_VER",
+                    5 => "NAME_MAST_KEY_VER", 6 => "SERV_MAST_KEY_VER", 7 => "BYTE_ORDER", 8 => "PRINCIPAL_UNKNOWN",
+                    9 => "PRINCIPAL_NOT_UNIQUE", 10 => "NULL_KEY", _ => null,
+                };
+                _o.Append(' ');
+                if (error is null)
+                {
+                    _o.Append('#');
+                    _o.Append(code);
+                }
+                else
+                    _o.Append(error);
+                _o.Append(' ');
+                cp += 4;
+                if (KrbString(p, cp) < 0)
+                    break;
+                return;
+            default:
+                _o.Append("(unknown)");
+                return;
+        }
+        PrintTruncated();
+    }
+
+    /// <summary>krb4_print_hdr: "name.instance@realm"; -1 (after the truncation mark) when a string runs off the capture.</summary>
+    private int Krb4Header(ReadOnlySpan<byte> p, int cp)
+    {
+        cp += 2;
+        if ((cp = KrbString(p, cp)) >= 0)
+        {
+            _o.Append('.');
+            if ((cp = KrbString(p, cp)) >= 0)
+            {
+                _o.Append('@');
+                if ((cp = KrbString(p, cp)) >= 0)
+                    return cp;
+            }
+        }
+        PrintTruncated();
+        return -1;
+    }
+
+    /// <summary>c_print: a NUL-terminated string, escaped; the offset after the NUL, or -1 when the capture ends first.</summary>
+    private int KrbString(ReadOnlySpan<byte> p, int s)
+    {
+        while (s >= 0 && s < p.Length)
+        {
+            byte c = p[s++];
+            if (c == 0)
+                return s;
+            PrintEscapedChar(c);
+        }
+        return -1;
+    }
 }

@@ -735,6 +735,12 @@ public sealed partial class PacketPrinter
                 _o.Append(": ");
                 OtherSummary(proto == ProtoSctp ? "sctp" : "DCCP", length);
                 return;
+            case 112:
+                VrrpPrint(p, bp, length, ip);
+                return;
+            case 88:
+                EigrpPrint(p, bp, length);
+                return;
             default:
                 OtherSummary(proto switch
                 {

@@ -208,7 +208,10 @@ public sealed partial class PacketPrinter
             return true;
         }
         else if (EitherPort(sport, dport, 88) || EitherPort(sport, dport, 750))
-            summary = "Kerberos";
+        {
+            KrbPrint(p, cp);
+            return true;
+        }
         else if (EitherPort(sport, dport, 1701))
             summary = "L2TP";
         else if (dport == 3456)
