@@ -285,6 +285,41 @@ public sealed partial class BufferTests : KernelObjectTest
         Assert.Equal(Enumerable.Range(0, 1000).Select(i => 2L * i), sequences);
     }
 
+    [Fact]
+    public void Readers_allocate_nothing_per_record()
+    {
+        RequireRoot();
+        using var counters = Counters();
+        using var perfCounters = Counters();
+        using var ring = BpfMap.Create(new BpfMapCreateOptions { Type = BpfMapType.RingBuf, MaxEntries = 256 * 1024, Name = "kdt_ring_alloc" });
+        using var perf = BpfMap.Create(new BpfMapCreateOptions { Type = BpfMapType.PerfEventArray, KeySize = 4, ValueSize = 4, MaxEntries = BpfMap.PossibleCpuCount, Name = "kdt_perf_alloc" });
+        using var ringProgram = BpfProgram.Load(new BpfProgramLoadOptions { Type = BpfProgramType.RawTracepoint, Name = "kdt_ringbuf", Instructions = RingBufferProgram(counters, ring) });
+        using var perfProgram = BpfProgram.Load(new BpfProgramLoadOptions { Type = BpfProgramType.RawTracepoint, Name = "kdt_perfbuf", Instructions = PerfBufferProgram(perfCounters, perf) });
+        using var ringReader = new RingBufferReader(ring);
+        using var perfReader = new PerfEventArrayReader(perf, new PerfEventArrayReaderOptions { PerCpuBufferSize = 256 * 1024 });
+        using var traffic = new LoopbackTraffic();
+        var bytes = new long[1];
+        // One delegate per handler, created before measuring (each lambda site caches its own).
+        RingBufferRecordHandler<long[]> onRecord = static (total, record) => total[0] += record.Length;
+        PerfSampleHandler<long[]> onSample = static (total, cpu, sample) => total[0] += sample.Length;
+        using (BpfLink.AttachRawTracepoint(ringProgram, "net_dev_queue"))
+        using (BpfLink.AttachRawTracepoint(perfProgram, "net_dev_queue"))
+        {
+            traffic.Send(10);
+            ringReader.Poll(bytes, onRecord);
+            perfReader.Poll(bytes, onSample);
+
+            traffic.Send(1000);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            int records = ringReader.Poll(bytes, onRecord);
+            int samples = perfReader.Poll(bytes, onSample);
+            long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            Assert.Equal(500, records); // odd-numbered ring records are discarded
+            Assert.Equal(1000, samples);
+            Assert.Equal(0, allocated);
+        }
+    }
+
     /// <summary>Pins the calling thread to one CPU for its lifetime.</summary>
     private sealed partial class PinnedToCpu : IDisposable
     {
