@@ -52,5 +52,63 @@ public sealed record ProgramSpec
 
     public ProgramSectionKind Kind => Section.Kind;
 
+    /// <summary>
+    /// This program with the code of subprogram <paramref name="subprogram"/> (e.g. a stub that a
+    /// generated filter replaces) swapped for <paramref name="code"/>, which must keep the stub's
+    /// signature (its func_info stays). Jumps and calls across it, map references, func/line info
+    /// and CO-RE relocations after it are moved; those inside the old code are dropped, except the
+    /// line info at its first instruction (the kernel wants one where every function starts).
+    /// </summary>
+    public ProgramSpec WithSubprogramReplaced(string subprogram, ReadOnlySpan<BpfInstruction> code)
+    {
+        if (code.IsEmpty)
+            throw new ArgumentException($"the replacement of '{subprogram}' has no instructions", nameof(code));
+        int index = -1;
+        for (int i = 0; i < Subprograms.Count; i++)
+            if (Subprograms[i].Name == subprogram)
+                index = i;
+        if (index < 0)
+            throw new KeyNotFoundException($"program '{Name}' calls no subprogram '{subprogram}' (it calls: {string.Join(", ", Subprograms.Select(s => s.Name))})");
+        int start = Subprograms[index].Start;
+        int end = Instructions.Length;
+        foreach (var (_, s) in Subprograms)
+            if (s > start && s < end)
+                end = s;
+        var spliced = BpfSplice.Replace(Instructions, start, end - start, code);
+        bool Kept(int i) => i < start || i >= end;
+
+        var references = new List<MapReference>();
+        foreach (var r in MapReferences)
+            if (Kept(r.InstructionIndex))
+                references.Add(r with { InstructionIndex = spliced.MapIndex(r.InstructionIndex) });
+        var funcs = new List<ProgramFuncInfo>();
+        foreach (var f in FuncInfos)
+            funcs.Add(f.InstructionIndex == start ? f : f with { InstructionIndex = spliced.MapIndex(f.InstructionIndex) });
+        var lines = new List<ProgramLineInfo>();
+        foreach (var l in LineInfos)
+        {
+            if (Kept(l.InstructionIndex))
+                lines.Add(l with { InstructionIndex = spliced.MapIndex(l.InstructionIndex) });
+            else if (l.InstructionIndex == start)
+                lines.Add(l);
+        }
+        var relocations = new List<ProgramCoReRelocation>();
+        foreach (var c in CoReRelocations)
+            if (Kept(c.InstructionIndex))
+                relocations.Add(c with { InstructionIndex = spliced.MapIndex(c.InstructionIndex) });
+        var subprograms = new List<(string, int)>();
+        foreach (var (n, s) in Subprograms)
+            subprograms.Add((n, s == start ? s : spliced.MapIndex(s)));
+        return this with
+        {
+            Instructions = spliced.Instructions,
+            MapReferences = references,
+            FuncInfos = funcs,
+            LineInfos = lines,
+            CoReRelocations = relocations,
+            Subprograms = subprograms,
+        };
+    }
+
     public override string ToString() => $"{Name} ({SectionName}, {Instructions.Length} instructions)";
 }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
+using KdtCapture.Bpf.Asm;
 using KdtCapture.Bpf.Features;
 using KdtCapture.Bpf.Objects;
 using KdtCapture.Bpf.Programs;
@@ -146,6 +147,43 @@ public sealed class BpfObjectTests
         Assert.Equal((2UL, 4UL), (accepted, rejected));
         var bss = ReadBss(obj);
         Assert.Equal(2u, BinaryPrimitives.ReadUInt32LittleEndian(bss.AsSpan(obj.Spec.FindVariable("accepted_total").Offset)));
+    }
+
+    [Fact]
+    public void A_subprogram_replaced_by_generated_code_runs_instead()
+    {
+        RequireRoot();
+        var spec = TestObjects.Spec("sections");
+        // bump(index) counts into a map and returns index; the replacement only returns it.
+        var original = spec.Program("accept_all");
+        var spliced = original.WithSubprogramReplaced("bump", [KdtCapture.Bpf.Asm.Asm.Mov64(BpfRegister.R0, BpfRegister.R1), KdtCapture.Bpf.Asm.Asm.Exit()]);
+        Assert.True(spliced.Instructions.Length < original.Instructions.Length);
+        spec.ReplaceProgram(spliced);
+        using var obj = BpfObject.Load(spec, new BpfObjectOptions { Programs = ["accept_all", "accept_long"] });
+
+        using var receiver = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        receiver.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        obj.AttachToSocket("accept_all", receiver);
+        using var sender = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        for (int i = 0; i < 3; i++)
+            sender.SendTo(new byte[20], receiver.LocalEndPoint!);
+        var buffer = new byte[64];
+        for (int i = 0; i < 3; i++)
+            Assert.Equal(20, receiver.Receive(buffer));
+        // The generated code ran: nothing was counted at index 2, as the stub would have.
+        Assert.True(obj.Map("counts").TryLookup(2u, out ulong counted));
+        Assert.Equal(0UL, counted);
+
+        // The unspliced accept_long still has its own copy of the original bump, which counts.
+        using var other = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        other.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        obj.AttachToSocket("accept_long", other);
+        sender.SendTo(new byte[20], other.LocalEndPoint!);
+        sender.SendTo(new byte[20], other.LocalEndPoint!);
+        Assert.Equal(20, other.Receive(buffer));
+        Assert.Equal(20, other.Receive(buffer));
+        Assert.True(obj.Map("counts").TryLookup(0u, out ulong accepted));
+        Assert.Equal(2UL, accepted);
     }
 
     [Fact]
