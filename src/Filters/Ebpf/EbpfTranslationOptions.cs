@@ -1,0 +1,26 @@
+namespace KdtCapture.Filters.Ebpf;
+
+/// <summary>How <see cref="EbpfTranslator"/> translates a cBPF program; the defaults suit a tap program's filter subprogram.</summary>
+public sealed class EbpfTranslationOptions
+{
+    /// <summary>The largest prefix bound, in bytes (multiple of 8).</summary>
+    public const int MaxPrefixBytes = 256;
+
+    /// <summary>
+    /// The frame's first bytes up to this many (rounded to 8) are copied to the stack with one
+    /// bpf_probe_read_kernel at entry when absolute loads read them; those loads then read the stack.
+    /// Loads past the prefix, and indirect loads, read the frame one by one. 0 reads every load
+    /// separately. Default 64: Ethernet, VLAN and IPv4/IPv6 headers up to the IPv6 addresses.
+    /// </summary>
+    public int PrefixBytes { get; init; } = 64;
+
+    /// <summary>
+    /// Translations longer than this many instruction slots are refused with
+    /// <see cref="EbpfTranslationFailure.TooLarge"/>, so the caller filters in user space instead of
+    /// handing the verifier a program it may give up on. Default 8192; never above
+    /// <see cref="Ebpf.MaxJumpReach"/> (jump offsets are 16-bit).
+    /// </summary>
+    public int MaxInstructions { get; init; } = 8192;
+
+    public static EbpfTranslationOptions Default { get; } = new();
+}
