@@ -8,6 +8,19 @@ internal static class TestObjects
 {
     private static readonly string s_dir = Path.Combine(Path.GetTempPath(), $"kdt-bpf-tests-{Environment.ProcessId}");
 
+    static TestObjects() =>
+        // The files handed to the oracle tools go when the test run ends.
+        AppDomain.CurrentDomain.ProcessExit += static (_, _) =>
+        {
+            try
+            {
+                Directory.Delete(s_dir, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        };
+
     public static IReadOnlyList<string> TestNames => EmbeddedObjects.NamesIn(typeof(TestObjects).Assembly);
 
     /// <summary>Every object we build: the test programs and the tap programs of KdtCapture.Bpf.</summary>
