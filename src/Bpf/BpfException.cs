@@ -27,6 +27,9 @@ public class BpfException : Exception
         Errno = errno;
     }
 
+    /// <summary>An error whose whole one-line message the caller wrote (it already names the errno).</summary>
+    public static BpfException WithMessage(string message, int errno) => new(errno, message);
+
     /// <summary>The errno the kernel returned, 0 when the failure was not a syscall's.</summary>
     public int Errno { get; }
 

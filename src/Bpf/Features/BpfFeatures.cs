@@ -18,6 +18,13 @@ public static class BpfFeatures
     private static readonly ConcurrentDictionary<(BpfProgramType, int, BpfAttachType?, uint), bool> Helpers = new();
     private static readonly ConcurrentDictionary<(BpfProgramType, BpfAttachType), TrampolineVerdict> Trampolines = new();
 
+    /// <summary>
+    /// Whether the calling thread may load BPF programs at all (a one-instruction socket filter
+    /// loads). Not cached: capabilities are per thread and can be dropped.
+    /// </summary>
+    public static bool CanLoadPrograms =>
+        RawLoad(BpfProgramType.SocketFilter, null, 0, [Asm.Asm.Mov64(BpfRegister.R0, 0), Asm.Asm.Exit()], out string _) == 0;
+
     /// <summary>Whether a probe for <paramref name="type"/> already ran; null if not.</summary>
     internal static bool? TryCachedProgramType(BpfProgramType type) => ProgramTypes.TryGetValue(type, out bool known) ? known : null;
 
@@ -114,7 +121,7 @@ public static class BpfFeatures
             return errno switch
             {
                 0 => TrampolineVerdict.Allowed,
-                Errno.EPERM => TrampolineVerdict.Refused,
+                Errno.EPERM when CanLoadPrograms => TrampolineVerdict.Refused,
                 // Without a valid target the verifier stops at the attach point: the kind itself passed.
                 Errno.EINVAL or Errno.ESRCH or Errno.ENOENT when btfId == 0 => TrampolineVerdict.Allowed,
                 _ => TrampolineVerdict.Unsupported,

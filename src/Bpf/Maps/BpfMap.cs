@@ -292,8 +292,10 @@ public sealed unsafe class BpfMap : IDisposable
     private static BpfException CreateError(BpfMapCreateOptions options, string name, int errno)
     {
         string what = $"create map '{name}' ({options.Type.KernelName()}, key {options.KeySize}, value {options.ValueSize}, max {options.MaxEntries})";
+        if (errno == Errno.EPERM)
+            return BpfException.WithMessage(what + ": EPERM: creating BPF maps needs root or CAP_BPF (kernels before 5.11 also charge RLIMIT_MEMLOCK)", errno);
         if (errno == Errno.EINVAL && options.Type == BpfMapType.RingBuf)
-            return new BpfException(what + ": EINVAL: a ring buffer's size must be a power of two and a multiple of the page size, with key and value sizes 0");
+            return BpfException.WithMessage(what + ": EINVAL: a ring buffer's size must be a power of two and a multiple of the page size, with key and value sizes 0", errno);
         return new BpfException(what, errno);
     }
 

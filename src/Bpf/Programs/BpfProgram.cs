@@ -153,6 +153,11 @@ public sealed unsafe class BpfProgram : IDisposable
     /// <summary>Refusals of the program kind itself, which no log explains.</summary>
     private static BpfNotSupportedException? RefusedKind(BpfProgramLoadOptions options, int errno)
     {
+        if (errno == Errno.EPERM && !BpfFeatures.CanLoadPrograms)
+        {
+            return new BpfNotSupportedException("privileges",
+                $"load program '{options.Name}' ({options.Type.KernelName()}): EPERM: loading BPF programs needs root or CAP_BPF (with CAP_PERFMON for tracing, CAP_NET_ADMIN for networking)", errno);
+        }
         if (errno == Errno.EPERM && BpfFeatures.IsTrampolineKind(options.Type, options.ExpectedAttachType))
         {
             string kind = BpfFeatures.TrampolineKindName(options.Type, options.ExpectedAttachType);

@@ -40,7 +40,9 @@ public sealed class BpfVerifierException : BpfException
         {
             int start = log.LastIndexOf('\n', Math.Max(0, end - 1));
             string line = log[(start + 1)..end].Trim();
-            if (line.Length > 0 && !line.StartsWith("verification time", StringComparison.Ordinal) && !line.StartsWith("stack depth", StringComparison.Ordinal))
+            // The closing statistics say nothing about why the program was refused.
+            if (line.Length > 0 && !line.StartsWith("verification time", StringComparison.Ordinal) && !line.StartsWith("stack depth", StringComparison.Ordinal) &&
+                !line.StartsWith("processed ", StringComparison.Ordinal))
                 lines.Insert(0, line);
             if (start < 0)
                 break;
