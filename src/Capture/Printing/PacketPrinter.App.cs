@@ -1085,4 +1085,33 @@ public sealed partial class PacketPrinter
         }
         return -1;
     }
+
+    // ---- DHCPv6 (UDP 546, 547) ----
+
+    /// <summary>tcpdump's dhcp6_print without -v: the message type (with -v, where tcpdump adds the options, the same).</summary>
+    private void Dhcp6Print(ReadOnlySpan<byte> p, int cp)
+    {
+        _proto = "dhcp6";
+        _o.Append("dhcp6");
+        if (!Has(p, cp, 4))
+        {
+            PrintTruncated();
+            return;
+        }
+        byte type = p[cp];
+        _o.Append(' ');
+        string? name = type switch
+        {
+            1 => "solicit", 2 => "advertise", 3 => "request", 4 => "confirm", 5 => "renew", 6 => "rebind", 7 => "reply",
+            8 => "release", 9 => "decline", 10 => "reconfigure", 11 => "inf-req", 12 => "relay-fwd", 13 => "relay-reply",
+            14 => "leasequery", 15 => "leasequery-reply", _ => null,
+        };
+        if (name is null)
+        {
+            _o.Append("msgtype-");
+            _o.Append((uint)type);
+        }
+        else
+            _o.Append(name);
+    }
 }

@@ -524,6 +524,24 @@ public sealed partial class PacketPrinter
         return -hdrlen;
     }
 
+    /// <summary>The protocol id's name under an OUI, as tcpdump's oui_to_struct_tok tables give it.</summary>
+    private static string? SnapPidName(uint org, ushort pid) => org switch
+    {
+        0x000000 or 0x0000f8 or 0x080007 => NameTables.EtherType(pid),
+        0x00000c => pid switch
+        {
+            0x2000 => "CDP", 0x2003 => "VTP", 0x2004 => "DTP", 0x0111 => "UDLD", 0x010b => "PVST", 0x010c => "VLAN Bridge",
+            _ => null,
+        },
+        0x0080c2 => pid switch
+        {
+            0x0001 => "Ethernet + FCS", 0x0007 => "Ethernet w/o FCS", 0x0002 => "802.4 + FCS", 0x0008 => "802.4 w/o FCS",
+            0x0003 => "Token Ring + FCS", 0x0009 => "Token Ring w/o FCS", 0x0004 => "FDDI + FCS", 0x000a => "FDDI w/o FCS",
+            0x0005 => "802.6 + FCS", 0x000b => "802.6 w/o FCS", 0x000e => "BPDU", _ => null,
+        },
+        _ => null,
+    };
+
     /// <summary>tcpdump's snap_print: true when the payload was printed.</summary>
     private bool SnapPrint(ReadOnlySpan<byte> p, int off, uint length, uint caplen, ReadOnlySpan<byte> frame, int src, int dst)
     {
@@ -549,7 +567,7 @@ public sealed partial class PacketPrinter
             _o.Append("), ");
             _o.Append(org == 0 ? "ethertype" : "pid");
             _o.Append(' ');
-            _o.Append((org == 0 ? NameTables.EtherType(et) : null) ?? "Unknown");
+            _o.Append(SnapPidName(org, et) ?? "Unknown");
             _o.Append(" (0x");
             _o.AppendHex(et, 4);
             _o.Append("), length ");
@@ -561,6 +579,12 @@ public sealed partial class PacketPrinter
         caplen -= 5;
         if ((org == 0x000000 || org == 0x0000f8) && EtherTypeDispatch(et, p, off, length, caplen))
             return true;
+        // Cisco's per-VLAN spanning tree and VLAN bridge BPDUs.
+        if (org == 0x00000c && et is 0x010b or 0x010c)
+        {
+            StpPrint(p, off, length);
+            return true;
+        }
         if (!_eflag)
         {
             if (src >= 0)
@@ -584,7 +608,9 @@ public sealed partial class PacketPrinter
                 _o.Append(NameTables.Oui(org) ?? "Unknown");
                 _o.Append(" (0x");
                 _o.AppendHex(org, 6);
-                _o.Append("), pid Unknown (0x");
+                _o.Append("), pid ");
+                _o.Append(SnapPidName(org, et) ?? "Unknown");
+                _o.Append(" (0x");
                 _o.AppendHex(et, 4);
                 _o.Append("), length ");
             }

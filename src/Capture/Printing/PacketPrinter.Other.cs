@@ -669,7 +669,10 @@ public sealed partial class PacketPrinter
         byte flags = U8(p, bp + 4);
         _o.Append(", Flags [");
         StpFlagsPrint(flags);
-        _o.Append("], bridge-id ");
+        _o.Append(']');
+        // tcpdump fetches the whole bridge id and port before printing any of them.
+        Check(p, bp + 17, 10);
+        _o.Append(", bridge-id ");
         BridgeIdPrint(p, bp + 17);
         _o.Append('.');
         _o.AppendHex(U16(p, bp + 25), 4);
@@ -677,6 +680,7 @@ public sealed partial class PacketPrinter
         _o.Append(length);
         if (_vflag == 0)
             return;
+        Check(p, bp + 27, 8);
         _o.Append("\n\tmessage-age ");
         StpSeconds(U16(p, bp + 27));
         _o.Append(", max-age ");
@@ -685,6 +689,7 @@ public sealed partial class PacketPrinter
         StpSeconds(U16(p, bp + 31));
         _o.Append(", forwarding-delay ");
         StpSeconds(U16(p, bp + 33));
+        Check(p, bp + 5, 12);
         _o.Append("\n\troot-id ");
         BridgeIdPrint(p, bp + 5);
         _o.Append(", root-pathcost ");

@@ -223,7 +223,10 @@ public sealed partial class PacketPrinter
         else if (EitherPort(sport, dport, 521))
             summary = "RIPng";
         else if (EitherPort(sport, dport, 546) || EitherPort(sport, dport, 547))
-            summary = "DHCPv6";
+        {
+            Dhcp6Print(p, cp);
+            return true;
+        }
         else if (EitherPort(sport, dport, 5359))
             summary = "AHCP";
         else if (EitherPort(sport, dport, 6696) || EitherPort(sport, dport, 6697))
