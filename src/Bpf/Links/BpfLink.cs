@@ -101,11 +101,14 @@ public sealed unsafe class BpfLink : IDisposable
     public static BpfLink AttachXdp(BpfProgram program, int ifindex, uint xdpFlags = 0) =>
         Create(program, BpfAttachType.Xdp, ifindex, 0, xdpFlags, $"xdp on ifindex {ifindex}");
 
-    /// <summary>Attaches a tracepoint program (tracepoint/CATEGORY/NAME) through its perf event.</summary>
-    public static BpfLink AttachTracepoint(BpfProgram program, string category, string name)
+    /// <summary>
+    /// Attaches a tracepoint program (tracepoint/CATEGORY/NAME) through its perf event.
+    /// <paramref name="usePerfLink"/> false forces the ioctl attachment older kernels need.
+    /// </summary>
+    public static BpfLink AttachTracepoint(BpfProgram program, string category, string name, bool usePerfLink = true)
     {
         var perf = PerfEventAttach.OpenTracepoint(category, name);
-        return AttachPerfEvent(program, perf, $"tracepoint/{category}/{name}");
+        return AttachPerfEvent(program, perf, $"tracepoint/{category}/{name}", usePerfLink);
     }
 
     /// <summary>Attaches a kprobe program (kprobe/SYMBOL or kretprobe/SYMBOL).</summary>
@@ -119,30 +122,15 @@ public sealed unsafe class BpfLink : IDisposable
     /// Attaches a program to a perf event it takes ownership of: with a perf link where the kernel has
     /// them (5.15+), else with PERF_EVENT_IOC_SET_BPF and ENABLE on the event itself.
     /// </summary>
-    public static BpfLink AttachPerfEvent(BpfProgram program, BpfFileDescriptor perfEvent, string description)
+    public static BpfLink AttachPerfEvent(BpfProgram program, BpfFileDescriptor perfEvent, string description, bool usePerfLink = true)
     {
         ArgumentNullException.ThrowIfNull(program);
         try
         {
-            var attr = new LinkCreateAttr
-            {
-                ProgFd = BpfSyscall.FdOf(program.Fd),
-                TargetFdOrIfindex = BpfSyscall.FdOf(perfEvent),
-                AttachType = (uint)BpfAttachType.PerfEvent,
-            };
-            int errno = BpfSyscall.CallForFd(BpfCommand.LinkCreate, ref attr, out var fd);
-            GC.KeepAlive(program);
-            GC.KeepAlive(perfEvent);
-            if (errno == 0)
-            {
-                errno = PerfEventSyscall.Ioctl(perfEvent, PerfEventSyscall.IocEnable, 0);
-                if (errno != 0)
-                {
-                    fd!.Dispose();
-                    throw new BpfException($"enable {description}", errno);
-                }
-                return new BpfLink(fd!, BpfLinkType.PerfEvent, description, perfEvent);
-            }
+            BpfLink? link = null;
+            int errno = usePerfLink ? TryPerfLink(program, perfEvent, description, out link) : Errno.EOPNOTSUPP;
+            if (link is not null)
+                return link;
             if (errno != Errno.EINVAL && errno != Errno.EOPNOTSUPP)
                 throw new BpfException($"attach {description}", errno);
 
@@ -161,6 +149,31 @@ public sealed unsafe class BpfLink : IDisposable
             perfEvent.Dispose();
             throw;
         }
+    }
+
+    /// <summary>BPF_LINK_CREATE on a perf event (5.15+); returns the errno, the link on success.</summary>
+    private static int TryPerfLink(BpfProgram program, BpfFileDescriptor perfEvent, string description, out BpfLink? link)
+    {
+        link = null;
+        var attr = new LinkCreateAttr
+        {
+            ProgFd = BpfSyscall.FdOf(program.Fd),
+            TargetFdOrIfindex = BpfSyscall.FdOf(perfEvent),
+            AttachType = (uint)BpfAttachType.PerfEvent,
+        };
+        int errno = BpfSyscall.CallForFd(BpfCommand.LinkCreate, ref attr, out var fd);
+        GC.KeepAlive(program);
+        GC.KeepAlive(perfEvent);
+        if (errno != 0)
+            return errno;
+        errno = PerfEventSyscall.Ioctl(perfEvent, PerfEventSyscall.IocEnable, 0);
+        if (errno != 0)
+        {
+            fd!.Dispose();
+            throw new BpfException($"enable {description}", errno);
+        }
+        link = new BpfLink(fd!, BpfLinkType.PerfEvent, description, perfEvent);
+        return 0;
     }
 
     /// <summary>Opens a link by kernel id (it stays attached while any descriptor is open).</summary>

@@ -89,16 +89,22 @@ public sealed class TracingTests : KernelObjectTest
         }
     }
 
-    [Fact]
-    public void Tracepoint_program_attaches_through_a_perf_event()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Tracepoint_program_attaches_through_a_perf_event(bool usePerfLink)
     {
         RequireRoot();
         EnsureTracefs();
         using var counts = NewCounter();
         using var program = BpfProgram.Load(new BpfProgramLoadOptions { Type = BpfProgramType.Tracepoint, Name = "kdt_tp", Instructions = CountOwnEvents(counts) });
         using var traffic = new LoopbackTraffic();
-        using (var link = BpfLink.AttachTracepoint(program, "net", "net_dev_queue"))
+        using (var link = BpfLink.AttachTracepoint(program, "net", "net_dev_queue", usePerfLink))
         {
+            // With a perf link the kernel lists a link; with the ioctl the perf event carries the program.
+            Assert.Equal(usePerfLink, link.PerfEvent is not null);
+            if (usePerfLink)
+                Assert.Equal(BpfLinkType.PerfEvent, link.GetInfo().Type);
             traffic.Send(25);
             Assert.Equal(25ul, Count(counts));
         }
