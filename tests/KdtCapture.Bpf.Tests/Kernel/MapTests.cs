@@ -153,6 +153,69 @@ public sealed class MapTests : KernelObjectTest
         Assert.StartsWith("create map 'bad' (array, key 3", error.Message);
     }
 
+    [Fact]
+    public void Queue_pops_in_order_and_hash_lookup_and_delete_removes()
+    {
+        RequireRoot();
+        using var queue = BpfMap.Create(new BpfMapCreateOptions { Type = BpfMapType.Queue, ValueSize = 4, MaxEntries = 4, Name = "kdt_queue" });
+        foreach (uint value in new uint[] { 10, 20, 30 })
+            queue.Update(default, BitConverter.GetBytes(value));
+        var popped = new List<uint>();
+        var buffer = new byte[4];
+        while (queue.TryLookupAndDelete(default, buffer))
+            popped.Add(BitConverter.ToUInt32(buffer));
+        Assert.Equal([10u, 20u, 30u], popped);
+
+        using var hash = BpfMap.Create(new BpfMapCreateOptions { Type = BpfMapType.Hash, KeySize = 4, ValueSize = 4, MaxEntries = 4, Name = "kdt_take" });
+        hash.Update(1u, 111u);
+        Assert.True(hash.TryLookupAndDelete(BitConverter.GetBytes(1u), buffer));
+        Assert.Equal(111u, BitConverter.ToUInt32(buffer));
+        Assert.False(hash.TryLookup(1u, out uint _));
+        Assert.False(hash.TryLookupAndDelete(BitConverter.GetBytes(1u), buffer));
+    }
+
+    [Fact]
+    public void Frozen_map_refuses_user_space_writes()
+    {
+        RequireRoot();
+        using var map = BpfMap.Create(new BpfMapCreateOptions { Type = BpfMapType.Array, KeySize = 4, ValueSize = 4, MaxEntries = 1, Name = "kdt_rodata" });
+        map.Update(0u, 5u);
+        map.Freeze();
+        var refused = Assert.Throws<BpfException>(() => map.Update(0u, 6u));
+        Assert.Equal("EPERM", refused.ErrnoName);
+        Assert.True(map.TryLookup(0u, out uint value));
+        Assert.Equal(5u, value);
+    }
+
+    [Fact]
+    public void Pinned_map_outlives_its_descriptor_until_unpinned()
+    {
+        RequireRoot();
+        if (!Directory.Exists("/sys/fs/bpf") || !File.ReadAllText("/proc/mounts").Contains(" /sys/fs/bpf bpf ", StringComparison.Ordinal))
+            Assert.Skip("bpffs is not mounted at /sys/fs/bpf");
+        string path = $"/sys/fs/bpf/kdt_test_{Environment.ProcessId}";
+        uint id;
+        using (var map = BpfMap.Create(new BpfMapCreateOptions { Type = BpfMapType.Array, KeySize = 4, ValueSize = 4, MaxEntries = 1, Name = "kdt_pinned" }))
+        {
+            map.Update(0u, 77u);
+            map.Pin(path);
+            id = map.Id;
+        }
+        try
+        {
+            using var again = BpfMap.FromPin(path);
+            Assert.Equal(id, again.Id);
+            Assert.True(again.TryLookup(0u, out uint value));
+            Assert.Equal(77u, value);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+        var gone = Assert.Throws<BpfException>(() => BpfMap.FromPin(path));
+        Assert.Equal("ENOENT", gone.ErrnoName);
+    }
+
     private static string HexBytes(JsonElement array) =>
         string.Concat(array.EnumerateArray().Select(b => b.GetString()!.Replace("0x", "", StringComparison.Ordinal)));
 
