@@ -97,6 +97,112 @@ public static class BpfFeatures
         }
     }
 
+    private static readonly ConcurrentDictionary<BpfAttachKind, bool> AttachKinds = new();
+
+    /// <summary>Whether programs can attach this way on the running kernel (probed once, then cached).</summary>
+    public static bool HasAttachKind(BpfAttachKind kind) => AttachKinds.GetOrAdd(kind, ProbeAttachKind);
+
+    /// <summary>Throws a one-line <see cref="BpfNotSupportedException"/> saying what <paramref name="kind"/> needs.</summary>
+    public static void RequireAttachKind(BpfAttachKind kind)
+    {
+        if (HasAttachKind(kind))
+            return;
+        switch (kind)
+        {
+            case BpfAttachKind.Fentry:
+                RequireTrampolines(BpfAttachType.TraceFentry, AnyKernelFunctionId() ?? 0);
+                break;
+            case BpfAttachKind.Fexit:
+                RequireTrampolines(BpfAttachType.TraceFexit, AnyKernelFunctionId() ?? 0);
+                break;
+            case BpfAttachKind.FmodRet:
+                RequireTrampolines(BpfAttachType.ModifyReturn, AnyKernelFunctionId() ?? 0);
+                break;
+            case BpfAttachKind.Lsm:
+                RequireTrampolines(BpfAttachType.LsmMac, AnyKernelFunctionId() ?? 0);
+                break;
+        }
+        throw kind switch
+        {
+            BpfAttachKind.TpBtf => BpfNotSupportedException.Needs("tp_btf", "tp_btf/... programs", "Linux 5.5 or later with kernel BTF (/sys/kernel/btf/vmlinux)"),
+            BpfAttachKind.RawTracepoint => BpfNotSupportedException.Needs("raw_tp", "raw_tp/... programs", "Linux 4.17 or later"),
+            BpfAttachKind.Tracepoint => BpfNotSupportedException.Needs("tracepoint", "tracepoint/... programs", "tracefs mounted at /sys/kernel/tracing and tracepoint programs (Linux 4.7)"),
+            BpfAttachKind.Kprobe => BpfNotSupportedException.Needs("kprobe", "kprobe/... programs",
+                $"kprobes (CONFIG_KPROBE_EVENTS; {PerfEvents.PerfEventAttach.KprobeTypePath} is absent on this kernel) — use tp_btf/... or fentry/... instead"),
+            _ => BpfNotSupportedException.Needs(kind.ToString(), kind + " programs", "BPF trampolines"),
+        };
+    }
+
+    /// <summary>bpf_skb_output from a tp_btf program (what the packet taps use).</summary>
+    public static bool HasSkbOutput =>
+        TracepointTypeId() is uint id && HasHelper(BpfProgramType.Tracing, BpfHelper.SkbOutput, BpfAttachType.TraceRawTp, id);
+
+    private static bool ProbeAttachKind(BpfAttachKind kind)
+    {
+        switch (kind)
+        {
+            case BpfAttachKind.TpBtf:
+                if (TracepointTypeId() is not uint tracepoint)
+                    return false;
+                return RawLoad(BpfProgramType.Tracing, BpfAttachType.TraceRawTp, tracepoint, [Asm.Asm.Mov64(BpfRegister.R0, 0), Asm.Asm.Exit()], out string _) == 0;
+            case BpfAttachKind.RawTracepoint:
+                return RawLoad(BpfProgramType.RawTracepoint, null, 0, [Asm.Asm.Mov64(BpfRegister.R0, 0), Asm.Asm.Exit()], out string _) == 0;
+            case BpfAttachKind.Tracepoint:
+                return PerfEvents.PerfEventAttach.TracefsRoot is not null &&
+                       RawLoad(BpfProgramType.Tracepoint, null, 0, [Asm.Asm.Mov64(BpfRegister.R0, 0), Asm.Asm.Exit()], out string _) == 0;
+            case BpfAttachKind.Kprobe:
+                return HasKprobes && RawLoad(BpfProgramType.Kprobe, null, 0, [Asm.Asm.Mov64(BpfRegister.R0, 0), Asm.Asm.Exit()], out string _) == 0;
+            default:
+                var attach = kind switch
+                {
+                    BpfAttachKind.Fexit => BpfAttachType.TraceFexit,
+                    BpfAttachKind.FmodRet => BpfAttachType.ModifyReturn,
+                    BpfAttachKind.Lsm => BpfAttachType.LsmMac,
+                    _ => BpfAttachType.TraceFentry,
+                };
+                return AnyKernelFunctionId() is uint function && HasTrampolines(attach, function);
+        }
+    }
+
+    /// <summary>The BTF id of a raw tracepoint's typedef (btf_trace_net_dev_queue, else any btf_trace_*); null without kernel BTF.</summary>
+    private static uint? TracepointTypeId()
+    {
+        var btf = KernelBtf();
+        if (btf is null)
+            return null;
+        if (btf.TryFind("btf_trace_net_dev_queue", Btf.BtfKind.Typedef, out var type) || btf.TryFind("btf_trace_sched_switch", Btf.BtfKind.Typedef, out type))
+            return (uint)type.Id;
+        return null;
+    }
+
+    /// <summary>The BTF id of a kernel function every kernel has, for trampoline probes; null without kernel BTF.</summary>
+    private static uint? AnyKernelFunctionId()
+    {
+        var btf = KernelBtf();
+        if (btf is null)
+            return null;
+        foreach (string name in (string[])["ksys_read", "vfs_read", "do_sys_openat2", "schedule"])
+        {
+            if (btf.TryFind(name, Btf.BtfKind.Function, out var function))
+                return (uint)function.Id;
+        }
+        return null;
+    }
+
+    private static Btf.Btf? KernelBtf()
+    {
+        if (!File.Exists(Btf.Btf.KernelPath))
+            return null;
+        try
+        {
+            return Btf.Btf.Kernel;
+        }
+        catch (Btf.BtfFormatException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Probes kprobe attachment: the kprobe PMU must exist in sysfs.</summary>
     public static bool HasKprobes => File.Exists(PerfEvents.PerfEventAttach.KprobeTypePath);
 

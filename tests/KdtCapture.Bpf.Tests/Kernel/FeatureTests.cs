@@ -73,6 +73,39 @@ public sealed class FeatureTests : KernelObjectTest
         Assert.False(BpfFeatures.HasHelper(BpfProgramType.RawTracepoint, BpfHelper.SkbOutput));
     }
 
+    [Theory]
+    [InlineData(BpfAttachKind.TpBtf)]
+    [InlineData(BpfAttachKind.RawTracepoint)]
+    [InlineData(BpfAttachKind.Tracepoint)]
+    public void Attach_kinds_of_this_kernel_are_found(BpfAttachKind kind)
+    {
+        RequireRoot();
+        if (kind == BpfAttachKind.Tracepoint)
+            TracingTests.EnsureTracefs();
+        Assert.True(BpfFeatures.HasAttachKind(kind), $"probe says the kernel lacks {kind}");
+        BpfFeatures.RequireAttachKind(kind);
+        Assert.True(BpfFeatures.HasSkbOutput);
+    }
+
+    [Fact]
+    public void Fentry_and_kprobe_refusals_are_one_precise_line()
+    {
+        RequireRoot();
+        if (BpfFeatures.HasAttachKind(BpfAttachKind.Fentry))
+            Assert.Skip("this kernel allows fentry; the refusal is tested where it is refused");
+        var fentry = Assert.Throws<BpfNotSupportedException>(() => BpfFeatures.RequireAttachKind(BpfAttachKind.Fentry));
+        Assert.Equal("fentry programs are refused by this kernel (EPERM before verification: BPF trampolines are not permitted here); use tp_btf/... or kprobe/... instead", fentry.Message);
+        var fexit = Assert.Throws<BpfNotSupportedException>(() => BpfFeatures.RequireAttachKind(BpfAttachKind.Fexit));
+        Assert.StartsWith("fexit programs are refused by this kernel (EPERM", fexit.Message);
+
+        if (BpfFeatures.HasKprobes)
+            Assert.Skip("this kernel has kprobes");
+        Assert.False(BpfFeatures.HasAttachKind(BpfAttachKind.Kprobe));
+        var kprobe = Assert.Throws<BpfNotSupportedException>(() => BpfFeatures.RequireAttachKind(BpfAttachKind.Kprobe));
+        Assert.StartsWith("not supported: kprobe/... programs needs kprobes (CONFIG_KPROBE_EVENTS;", kprobe.Message);
+        Assert.DoesNotContain('\n', kprobe.Message);
+    }
+
     [Fact]
     public void Kprobe_feature_follows_sysfs()
     {
