@@ -40,7 +40,8 @@ public sealed class PcapReader : CaptureReader
     {
         if (!Input.Ensure(24))
         {
-            throw new CaptureTruncatedException($"truncated dump file; tried to read 24 file header bytes, only got {Input.Available}");
+            // libpcap's words and count: what followed the 4-byte magic number it had already read.
+            throw new CaptureTruncatedException($"truncated dump file; tried to read 24 file header bytes, only got {Math.Max(0, Input.Available - 4)}");
         }
         ReadOnlySpan<byte> h = Input.Peek(24);
         uint magicBe = Endian.U32(h, true);

@@ -50,8 +50,6 @@ public class KdtCommandTests
     [Theory]
     [InlineData("ip")]
     [InlineData("-i lo tcp port 80")]
-    [InlineData("-r capture.pcap")]
-    [InlineData("-d -r capture.pcap ip")]
     [InlineData("-D")]
     [InlineData("-d -L")]
     [InlineData("--list-interfaces")]

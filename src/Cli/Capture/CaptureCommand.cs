@@ -16,8 +16,8 @@ internal static class CaptureCommand
     /// <summary>libpcap's MAXIMUM_SNAPLEN: what tcpdump uses for "-s 0" and by default.</summary>
     public const int MaximumSnaplen = 262144;
 
-    private const string FiltersOnly =
-        "this build of kdt compiles filters only (-d/-dd/-ddd); live capture, reading files (-r) and listing (-D, -L) come in a later version";
+    private const string LiveCaptureLater =
+        "this build of kdt compiles filters (-d/-dd/-ddd) and reads capture files (-r); live capture and listing (-D, -L) come in a later version";
 
     public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
     {
@@ -30,6 +30,7 @@ internal static class CaptureCommand
         {
             foreach (var option in getopt.Parse(args, operands, posixlyCorrect))
             {
+                string argument = option.Argument ?? "";
                 switch (option.Id)
                 {
                     case 'd':
@@ -39,20 +40,111 @@ internal static class CaptureCommand
                         settings.Optimize = false;
                         break;
                     case 'y':
-                        if (!LinkTypes.TryParse(option.Argument!, out var linkType))
-                            return Fail(stderr, $"invalid data link type {option.Argument}");
+                        if (!LinkTypes.TryParse(argument, out var linkType))
+                            return Fail(stderr, $"invalid data link type {argument}");
                         settings.LinkType = linkType;
                         break;
                     case 's':
-                        if (!TryParseSnaplen(option.Argument!, out int snaplen))
-                            return Fail(stderr, $"invalid snaplen {option.Argument} (must be >= 0 and <= {MaximumSnaplen})");
+                        if (!TryParseSnaplen(argument, out int snaplen))
+                            return Fail(stderr, $"invalid snaplen {argument} (must be >= 0 and <= {MaximumSnaplen})");
                         settings.Snaplen = snaplen;
                         break;
                     case 'F':
-                        settings.FilterFile = option.Argument;
+                        settings.FilterFile = argument;
                         break;
                     case 'i':
-                        settings.Interface = option.Argument;
+                        settings.Interface = argument;
+                        break;
+                    case 'r':
+                        settings.ReadFile = argument;
+                        break;
+                    case 'w':
+                        settings.WriteFile = argument;
+                        break;
+                    case 'c':
+                        // tcpdump reads -c with atoi: "10x" is 10, "0x10" is 0 and refused.
+                        settings.PacketCount = CNumber.AToI(argument);
+                        if (settings.PacketCount <= 0)
+                            return Fail(stderr, $"invalid packet count {argument}");
+                        break;
+                    case 'C':
+                    {
+                        long millions = CNumber.StrToL(argument, 10, out int end, out bool overflow);
+                        if (end == 0 || end != argument.Length || overflow || millions <= 0)
+                            return Fail(stderr, $"invalid file size {argument}");
+                        if (millions > long.MaxValue / 1_000_000)
+                            return Fail(stderr, $"file size {argument} is too large");
+                        settings.FileSizeLimit = millions * 1_000_000;
+                        break;
+                    }
+                    case 'G':
+                        settings.RotateSeconds = CNumber.AToI(argument);
+                        if (settings.RotateSeconds < 0)
+                            return Fail(stderr, $"invalid number of seconds {argument}");
+                        break;
+                    case 'W':
+                        settings.FileCount = CNumber.AToI(argument);
+                        if (settings.FileCount <= 0)
+                            return Fail(stderr, $"invalid number of output files {argument}");
+                        break;
+                    case 'U':
+                        settings.PacketBuffered = true;
+                        break;
+                    case 'l':
+                        settings.LineBuffered = true;
+                        break;
+                    case 't':
+                        settings.TimestampCount++;
+                        break;
+                    case 'n':
+                        settings.Numeric = true;
+                        break;
+                    case 'e':
+                        settings.LinkHeader = true;
+                        break;
+                    case 'q':
+                        settings.Quiet = true;
+                        break;
+                    case 'v':
+                        settings.Verbosity++;
+                        break;
+                    case 'x':
+                        settings.HexCount++;
+                        break;
+                    case 'X':
+                        settings.HexAsciiCount++;
+                        break;
+                    case 'A':
+                        settings.AsciiCount++;
+                        break;
+                    case '#':
+                        settings.PacketNumbers = true;
+                        break;
+                    case 'S':
+                        settings.AbsoluteSequenceNumbers = true;
+                        break;
+                    case 'K':
+                        settings.DontVerifyChecksums = true;
+                        break;
+                    case CaptureOptionTable.Micro:
+                        settings.NanosecondPrecision = false;
+                        break;
+                    case CaptureOptionTable.Nano:
+                        settings.NanosecondPrecision = true;
+                        break;
+                    case CaptureOptionTable.TimeStampPrecision:
+                        if (argument == "micro")
+                            settings.NanosecondPrecision = false;
+                        else if (argument == "nano")
+                            settings.NanosecondPrecision = true;
+                        else
+                            return Fail(stderr, "unsupported time stamp precision");
+                        break;
+                    case CaptureOptionTable.Count:
+                        settings.CountOnly = true;
+                        break;
+                    case CaptureOptionTable.Pcap:
+                        settings.ClassicPcap = true;
                         break;
                     case 'h':
                         stdout.Write(CaptureHelp.Text);
@@ -60,7 +152,6 @@ internal static class CaptureCommand
                     case CaptureOptionTable.Version:
                         stdout.WriteLine(KdtVersion.Line);
                         return ExitCodes.Success;
-                    case 'r':
                     case 'V':
                     case 'D':
                     case 'L':
@@ -68,8 +159,8 @@ internal static class CaptureCommand
                         settings.NeedsCaptureEngine = true;
                         break;
                     default:
-                        // The rest of tcpdump's options shape a live capture or its printout,
-                        // and tcpdump ignores them when it only prints a compiled filter.
+                        // The rest of tcpdump's options shape a live capture (or name resolution
+                        // details tcpdump itself ignores for files); this build does not capture live.
                         break;
                 }
             }
@@ -79,24 +170,21 @@ internal static class CaptureCommand
             return Fail(stderr, $"{e.Message} (see 'kdt capture --help')");
         }
 
+        if (settings.TimestampCount > 5)
+            return Fail(stderr, "only -t, -tt, -ttt, -tttt and -ttttt are supported");
+
+        if (settings.ReadFile is not null && !settings.NeedsCaptureEngine)
+            return OfflineCapture.Run(settings, operands, stdout, stderr);
+
         if (settings.DumpCount == 0 || settings.NeedsCaptureEngine)
-            return Fail(stderr, FiltersOnly, ExitCodes.NotInThisBuild);
+            return Fail(stderr, LiveCaptureLater, ExitCodes.NotInThisBuild);
 
         LinkType? chosen = ChooseLinkType(settings, stderr, out int failure);
         if (chosen is null)
             return failure;
 
-        string expression;
-        if (settings.FilterFile is not null)
-        {
-            // As tcpdump: an expression file wins over command-line words, which are ignored.
-            if (!TryReadExpressionFile(settings.FilterFile, out expression, out string? error))
-                return Fail(stderr, error!);
-        }
-        else
-        {
-            expression = string.Join(' ', operands);
-        }
+        if (!TryGetExpression(settings, operands, out string expression, out string? expressionError))
+            return Fail(stderr, expressionError!);
 
         CbpfProgram program;
         try
@@ -118,14 +206,31 @@ internal static class CaptureCommand
             return Fail(stderr, e.Message);
         }
 
-        var style = settings.DumpCount switch
+        PrintProgram(stdout, program, settings.DumpCount);
+        return ExitCodes.Success;
+    }
+
+    /// <summary>Prints a compiled filter as -d (1), -dd (2) or -ddd (3 or more) does.</summary>
+    internal static void PrintProgram(TextWriter stdout, CbpfProgram program, int dumpCount)
+    {
+        var style = dumpCount switch
         {
             1 => CbpfDumpStyle.Readable,
             2 => CbpfDumpStyle.CArray,
             _ => CbpfDumpStyle.Decimal,
         };
         CbpfPrinter.Write(stdout, program.Instructions, style);
-        return ExitCodes.Success;
+    }
+
+    /// <summary>The filter expression: from -F's file (command-line words are then ignored, as in
+    /// tcpdump), else the operands joined by spaces.</summary>
+    internal static bool TryGetExpression(CaptureSettings settings, List<string> operands, out string expression, out string? error)
+    {
+        error = null;
+        if (settings.FilterFile is not null)
+            return TryReadExpressionFile(settings.FilterFile, out expression, out error);
+        expression = string.Join(' ', operands);
+        return true;
     }
 
     /// <summary>The link type tcpdump would compile for, announcing it on stderr as tcpdump does.</summary>
@@ -185,7 +290,7 @@ internal static class CaptureCommand
         return slash > 0 && device[..slash] is "fentry" or "fexit" or "kprobe" or "tp_btf" or "raw_tp";
     }
 
-    private static string LinkTypeName(LinkType linkType)
+    internal static string LinkTypeName(LinkType linkType)
         => LinkTypes.GetName(linkType) ?? $"DLT {(int)linkType}";
 
     /// <summary>tcpdump's -s: strtol with any base, 0 meaning the maximum.</summary>
@@ -248,7 +353,7 @@ internal static class CaptureCommand
     }
 
     /// <summary>The strerror text tcpdump would show for a file that cannot be opened.</summary>
-    private static string DescribeFileError(Exception e) => e switch
+    internal static string DescribeFileError(Exception e) => e switch
     {
         FileNotFoundException or DirectoryNotFoundException => "No such file or directory",
         UnauthorizedAccessException => "Permission denied",
@@ -256,21 +361,47 @@ internal static class CaptureCommand
         _ => e.Message,
     };
 
-    private static int Fail(TextWriter stderr, string message, int exitCode = ExitCodes.Failure)
+    internal static int Fail(TextWriter stderr, string message, int exitCode = ExitCodes.Failure)
     {
         stderr.WriteLine($"kdt: {message}");
         return exitCode;
     }
 
-    private sealed class CaptureSettings
-    {
-        public int DumpCount { get; set; }
-        public bool Optimize { get; set; } = true;
-        public LinkType? LinkType { get; set; }
-        public int Snaplen { get; set; } = MaximumSnaplen;
-        public string? FilterFile { get; set; }
-        public string? Interface { get; set; }
-        /// <summary>An option that needs live capture, file reading or interface listing (-r, -V, -D, -L, -J).</summary>
-        public bool NeedsCaptureEngine { get; set; }
-    }
+}
+
+/// <summary>Everything tcpdump's options asked for, as parsed.</summary>
+internal sealed class CaptureSettings
+{
+    public int DumpCount { get; set; }
+    public bool Optimize { get; set; } = true;
+    public LinkType? LinkType { get; set; }
+    public int Snaplen { get; set; } = CaptureCommand.MaximumSnaplen;
+    public string? FilterFile { get; set; }
+    public string? Interface { get; set; }
+    /// <summary>An option that needs live capture or interface listing (-V, -D, -L, -J).</summary>
+    public bool NeedsCaptureEngine { get; set; }
+
+    public string? ReadFile { get; set; }
+    public string? WriteFile { get; set; }
+    public int? PacketCount { get; set; }
+    public long? FileSizeLimit { get; set; }
+    public int? RotateSeconds { get; set; }
+    public int? FileCount { get; set; }
+    public bool PacketBuffered { get; set; }
+    public bool LineBuffered { get; set; }
+    public bool CountOnly { get; set; }
+    public bool ClassicPcap { get; set; }
+    public bool NanosecondPrecision { get; set; }
+
+    public int TimestampCount { get; set; }
+    public bool Numeric { get; set; }
+    public bool LinkHeader { get; set; }
+    public bool Quiet { get; set; }
+    public int Verbosity { get; set; }
+    public int HexCount { get; set; }
+    public int HexAsciiCount { get; set; }
+    public int AsciiCount { get; set; }
+    public bool PacketNumbers { get; set; }
+    public bool AbsoluteSequenceNumbers { get; set; }
+    public bool DontVerifyChecksums { get; set; }
 }

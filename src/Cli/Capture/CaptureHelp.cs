@@ -4,41 +4,76 @@ internal static class CaptureHelp
 {
     public const string Text =
         """
-        Usage: kdt capture [-d|-dd|-ddd] [-O] [-y linktype | -i interface] [-s snaplen]
-                           [-F file | expression]
+        Usage: kdt capture -r file [-w file [--pcap] [-C size] [-G seconds] [-W count] [-U]]
+                           [-c count] [--count] [-nqeSKl#] [-t...] [-v...] [-x|-X|-A...]
+                           [--nano] [-F file | expression]
+               kdt capture [-d|-dd|-ddd] [-O] [-y linktype | -i interface | -r file]
+                           [-s snaplen] [-F file | expression]
 
-        Compiles a pcap-filter(7) expression to classic BPF and prints the program exactly
-        as tcpdump -d/-dd/-ddd does. kdt capture takes tcpdump's options (and parses them
+        Reads a capture file and prints or writes the packets that match a pcap-filter(7)
+        expression, as tcpdump -r does; or compiles the expression to classic BPF and prints
+        it as tcpdump -d/-dd/-ddd does. kdt capture takes tcpdump's options (and parses them
         as tcpdump does: -nn, -s0, --snap=0, "ip -d"), so alias tcpdump='kdt capture' works.
-        This build compiles filters only; live capture and -r come in a later version.
+        Live capture comes in a later version.
 
-        Options:
+        Reading and writing files:
+          -r FILE              read pcap or pcapng, plain or gzip/LZ4-compressed (found
+                               from the content); "-" is stdin. A pcapng file may hold
+                               several link types: the filter is compiled for each
+          -w FILE              write the matching packets instead of printing them:
+                               pcapng (interfaces, comments and flags kept), classic
+                               pcap for a .pcap name or --pcap, LZ4 for a .lz4 name;
+                               "-" is stdout. Files are created with mode 0600
+              --pcap           write classic pcap (kdt's own option)
+          -c N                 stop after N matching packets
+              --count          print only the number of matching packets
+          -C N                 start a new file once one exceeds N million bytes
+          -G N                 start a new file every N seconds (FILE is strftime'd)
+          -W N                 with -C: a ring of N files; with -G: stop after N files
+          -U                   flush the output after every packet
+        Printing:
+          -n                   do not resolve addresses and ports to names
+          -t, -tt, -ttt, -tttt, -ttttt
+                               no time / Unix seconds / delta / date / since first
+              --nano, --micro, --time-stamp-precision=nano|micro
+          -e                   print the link-layer header      -q  print less
+          -v, -vv, -vvv        print more (pcapng comments with -v)
+          -x, -xx, -X, -XX, -A, -AA
+                               hex (and ASCII) of each packet (doubled: with link header)
+          -#                   number the packets     -S  absolute TCP sequence numbers
+          -K                   do not verify checksums -l  flush after every line
+        Compiling:
           -d                   print the filter as readable instructions and stop
           -dd                  print it as a C array initializer
           -ddd                 print it as decimal numbers, the count first
           -O, --no-optimize    do not optimize the filter
           -y, --linktype LT    compile for link type LT, e.g. EN10MB, RAW, IPV4, IPV6,
                                LINUX_SLL, LINUX_SLL2, NULL, LOOP, PPP, IEEE802_11,
-                               IEEE802_11_RADIO (any case); without -y or -i: Ethernet
+                               IEEE802_11_RADIO (any case); without -y, -i or -r: Ethernet
           -i, --interface IF   compile for the link type a capture on IF delivers
                                (lo, eth0: EN10MB; tun: RAW; any: LINUX_SLL2)
           -s, --snapshot-length N
-                               bytes an accepting filter keeps (0 or default: 262144)
+                               bytes an accepting filter keeps (0 or default: 262144;
+                               with -r the file's snapshot length counts)
           -F FILE              read the expression from FILE; '#' starts a comment
                                that runs to the end of the line; an expression on the
                                command line is then ignored
           -h, --help           show this help
               --version        show kdt's version
         The expression is the remaining arguments joined by spaces; "--" ends the options.
-        Errors are one line on stderr with libpcap's wording; exit status 1.
+        Errors are one line on stderr with tcpdump's and libpcap's wording; exit status 1.
+        SIGINT or SIGTERM stops cleanly: written files are complete, with statistics.
 
         Examples:
+          kdt capture -n -r trace.pcapng 'tcp port 80'
+          kdt capture -r trace.pcap -w web.pcapng 'tcp port 80 or tcp port 443'
+          kdt capture -r trace.pcapng -w - | wireshark -k -i -
+          kdt capture -r big.pcap -w part.pcapng.lz4 -C 100
+          kdt capture --count -r trace.pcap icmp
           kdt capture -d 'tcp port 443'
           kdt capture -dd -y raw 'udp and dst port 53'
           kdt capture -ddd -O 'host 192.0.2.1 and not port 22'
           kdt capture -i any -d 'icmp or icmp6'
-          kdt capture -y ieee802_11_radio -d 'type mgt subtype beacon'
-          kdt capture -s 96 -d -F filter.txt
 
         """;
 }

@@ -17,6 +17,8 @@ internal static class CaptureOptionTable
     public const int FpType = 1005;
     public const int Print = 1006;
     public const int Version = 1007;
+    /// <summary>kdt's own: write classic pcap instead of pcapng.</summary>
+    public const int Pcap = 1008;
 
     /// <summary>tcpdump's short options; ':' marks those that take an argument.</summary>
     public const string ShortOptions = "aAbB:c:C:dDeE:fF:G:hHi:Ij:JKlLm:M:nNOpqQ:r:s:StT:uUvV:w:W:xXy:z:Z:#";
@@ -50,5 +52,7 @@ internal static class CaptureOptionTable
         new("number", false, '#'),
         new("print", false, Print),
         new("version", false, Version),
+        // Not tcpdump's: -w writes pcapng unless this (or a .pcap name) asks for pcap.
+        new("pcap", false, Pcap),
     ];
 }

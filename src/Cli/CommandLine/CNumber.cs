@@ -8,7 +8,13 @@ internal static class CNumber
     /// leading-0 octal or decimal; saturates on overflow. <paramref name="end"/> is the index of
     /// the first character not used, 0 when there was no number at all.
     /// </summary>
-    public static long StrToL(string text, out int end)
+    public static long StrToL(string text, out int end) => StrToL(text, 0, out end, out _);
+
+    /// <summary>
+    /// strtol(text, &amp;end, <paramref name="radix"/>) (radix 0: as C, from the prefix; 10: decimal
+    /// only); <paramref name="overflow"/> is what C reports as ERANGE.
+    /// </summary>
+    public static long StrToL(string text, int radix, out int end, out bool overflow)
     {
         ArgumentNullException.ThrowIfNull(text);
         int pos = 0;
@@ -21,22 +27,25 @@ internal static class CNumber
             pos++;
         }
 
-        int radix = 10;
-        if (pos + 2 < text.Length && text[pos] == '0' && (text[pos + 1] | 0x20) == 'x'
-            && DigitValue(text[pos + 2]) is >= 0 and < 16)
+        if (radix == 0)
         {
-            radix = 16;
-            pos += 2;
-        }
-        else if (pos < text.Length && text[pos] == '0')
-        {
-            radix = 8;
+            radix = 10;
+            if (pos + 2 < text.Length && text[pos] == '0' && (text[pos + 1] | 0x20) == 'x'
+                && DigitValue(text[pos + 2]) is >= 0 and < 16)
+            {
+                radix = 16;
+                pos += 2;
+            }
+            else if (pos < text.Length && text[pos] == '0')
+            {
+                radix = 8;
+            }
         }
 
         int firstDigit = pos;
         // Accumulate the magnitude as a negative number so that long.MinValue fits.
         long value = 0;
-        bool overflow = false;
+        overflow = false;
         while (pos < text.Length)
         {
             int digit = DigitValue(text[pos]);
@@ -64,6 +73,9 @@ internal static class CNumber
             return value;
         return value == long.MinValue ? long.MaxValue : -value;
     }
+
+    /// <summary>atoi(3) as glibc has it: (int)strtol(text, NULL, 10), 0 when there is no number.</summary>
+    public static int AToI(string text) => unchecked((int)StrToL(text, 10, out _, out _));
 
     private static bool IsCSpace(char c) => c is ' ' or '\t' or '\n' or '\v' or '\f' or '\r';
 

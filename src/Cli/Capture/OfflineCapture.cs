@@ -1,0 +1,297 @@
+using KdtCapture.Capture.Pipeline;
+using KdtCapture.Capture.Printing;
+using KdtCapture.Filters;
+using KdtCapture.PcapNg;
+
+namespace KdtCapture.Cli.Capture;
+
+/// <summary>
+/// <c>kdt capture -r FILE [-w OUT] [-c N] [EXPR]</c>: tcpdump's offline path on the frame pipeline.
+/// The order of events and every message follow tcpdump 4.99: open the input (its errors), print
+/// "reading from file ..." on stderr, read -F, compile the filter (its errors), open the output
+/// (its errors), then run; a file cut short is reported after the packets before the cut.
+/// </summary>
+internal static class OfflineCapture
+{
+    public static int Run(CaptureSettings settings, List<string> operands, TextWriter stdout, TextWriter stderr)
+    {
+        string path = settings.ReadFile!;
+        bool toStdout = settings.WriteFile == "-";
+        bool printing = settings.WriteFile is null && !settings.CountOnly && settings.DumpCount == 0;
+
+        if (!TryOpenInput(path, settings, printing, stderr, out CaptureFileSource? source, out int failure))
+            return failure;
+        using (source)
+        {
+            InterfaceDescription? first = source!.FirstInterface;
+            if (first is null)
+                return CaptureCommand.Fail(stderr, "the capture file has no Interface Description Blocks");
+
+            var linkType = (LinkType)LinkTypeValues.ToLinuxDlt(first.LinkType);
+            int snapLength = InterfaceFilters.EffectiveSnapLength(first);
+            stderr.WriteLine(LinkTypes.GetName(linkType) is { } name
+                ? $"reading from file {path}, link-type {name} ({LinkTypes.GetDescription(linkType)}), snapshot length {snapLength}"
+                : $"reading from file {path}, link-type {(int)linkType}, snapshot length {snapLength}");
+
+            if (!CaptureCommand.TryGetExpression(settings, operands, out string expression, out string? expressionError))
+                return CaptureCommand.Fail(stderr, expressionError!);
+
+            try
+            {
+                if (settings.DumpCount > 0)
+                {
+                    // tcpdump -d -r FILE: the program for the file's link type and snap length.
+                    var program = FilterCompiler.Compile(expression, linkType, new FilterCompileOptions
+                    {
+                        Optimize = settings.Optimize,
+                        Snaplen = snapLength,
+                        Netmask = 0,
+                        ForSavefile = true,
+                        SavefileByteSwapped = source.IsByteSwapped,
+                    });
+                    CaptureCommand.PrintProgram(stdout, program, settings.DumpCount);
+                    return ExitCodes.Success;
+                }
+                source.Filter = new InterfaceFilters(expression, settings.Optimize);
+                source.CompileFilter();
+            }
+            catch (FilterCompileException e)
+            {
+                return CaptureCommand.Fail(stderr, e.Message);
+            }
+
+            using var stop = new StopSignals();
+            using var finish = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
+            var sinks = new List<IFrameSink>();
+            CountingSink? counter = settings.CountOnly ? new CountingSink() : null;
+            CaptureFileSink? fileSink = null;
+            if (settings.WriteFile is not null)
+            {
+                if (!TryOpenOutput(settings, stderr, () => finish.Cancel(), out fileSink, out failure))
+                    return failure;
+                sinks.Add(fileSink!);
+            }
+            else if (printing)
+            {
+                sinks.Add(new PrinterSink(stdout, PrinterOptions(settings), flushEachPacket: settings.LineBuffered,
+                    flushAfterBatch: !Console.IsOutputRedirected));
+            }
+            if (counter is not null)
+                sinks.Add(counter);
+
+            FramePipelineResult result;
+            try
+            {
+                result = FramePipeline.Run(source, sinks, finish.Token);
+            }
+            finally
+            {
+                fileSink?.Dispose();
+            }
+
+            int exit = ExitCodes.Success;
+            if (fileSink is { LimitReached: true })
+                stderr.WriteLine($"Maximum file limit reached: {settings.FileCount}");
+            if (result.SourceError is { } error)
+            {
+                exit = ExitCodes.Failure;
+                stderr.WriteLine(error switch
+                {
+                    FilterCompileException => $"kdt: {error.Message}",
+                    CaptureFileException => $"kdt: pcap_loop: {error.Message}",
+                    IOException => $"kdt: pcap_loop: error reading dump file: {error.Message}",
+                    _ => throw new InvalidOperationException("the capture file source failed", error),
+                });
+            }
+            else if (!result.Stopped && source.Truncation is { } truncation)
+            {
+                exit = ExitCodes.Failure;
+                stderr.WriteLine($"kdt: pcap_loop: {truncation}");
+            }
+
+            if (counter is not null)
+            {
+                // tcpdump prints the count on stdout; with -w - that is the capture itself, so stderr.
+                TextWriter where = toStdout ? stderr : stdout;
+                where.WriteLine($"{counter.Count} packet{(counter.Count == 1 ? "" : "s")}");
+            }
+            return exit;
+        }
+    }
+
+    private static bool TryOpenInput(string path, CaptureSettings settings, bool printing, TextWriter stderr,
+        out CaptureFileSource? source, out int failure)
+    {
+        source = null;
+        failure = ExitCodes.Success;
+        Stream input;
+        if (path == "-")
+        {
+            input = Console.OpenStandardInput();
+        }
+        else
+        {
+            if (Directory.Exists(path))
+            {
+                failure = CaptureCommand.Fail(stderr, "error reading dump file: Is a directory");
+                return false;
+            }
+            try
+            {
+                input = new FileStream(path, new FileStreamOptions
+                {
+                    Mode = FileMode.Open,
+                    Access = FileAccess.Read,
+                    Share = FileShare.ReadWrite,
+                    BufferSize = 0, // the reader buffers
+                    Options = FileOptions.SequentialScan,
+                });
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                failure = CaptureCommand.Fail(stderr, $"{path}: {CaptureCommand.DescribeFileError(e)}");
+                return false;
+            }
+        }
+
+        var counted = new ReadCountingStream(input);
+        try
+        {
+            source = CaptureFileSource.Open(counted, new CaptureFileSourceOptions
+            {
+                MaxFrames = settings.PacketCount,
+                // Printing shows pcapng comments only with -v; otherwise nobody reads the options.
+                KeepPacketOptions = !printing || settings.Verbosity > 0,
+            });
+            return true;
+        }
+        catch (CaptureTruncatedException) when (counted.BytesRead < 4)
+        {
+            failure = CaptureCommand.Fail(stderr, $"truncated dump file; tried to read 4 file header bytes, only got {counted.BytesRead}");
+        }
+        catch (UnknownCaptureFormatException e)
+        {
+            // libpcap's words for a file it does not know; inside gzip/LZ4 data ours say more.
+            failure = CaptureCommand.Fail(stderr, e.Message.StartsWith("unknown file format (", StringComparison.Ordinal)
+                ? "unknown file format" : e.Message);
+        }
+        catch (CaptureFileException e)
+        {
+            failure = CaptureCommand.Fail(stderr, e.Message);
+        }
+        catch (IOException e)
+        {
+            failure = CaptureCommand.Fail(stderr, $"error reading dump file: {e.Message}");
+        }
+        counted.Dispose();
+        return false;
+    }
+
+    private static bool TryOpenOutput(CaptureSettings settings, TextWriter stderr, Action stop, out CaptureFileSink? sink, out int failure)
+    {
+        sink = null;
+        failure = ExitCodes.Success;
+        string path = settings.WriteFile!;
+        try
+        {
+            if (path == "-")
+            {
+                sink = new CaptureFileSink(Console.OpenStandardOutput(), new CaptureWriterOptions
+                {
+                    Format = settings.ClassicPcap ? CaptureFileFormat.Pcap : CaptureFileFormat.PcapNg,
+                    Compression = CaptureCompression.None,
+                    PcapNanoseconds = settings.NanosecondPrecision,
+                    FlushEachPacket = settings.PacketBuffered,
+                }, flushAfterBatch: settings.PacketBuffered);
+                return true;
+            }
+            if (Directory.Exists(path))
+            {
+                failure = CaptureCommand.Fail(stderr, $"{path}: Is a directory");
+                return false;
+            }
+            var options = new CaptureWriterOptions
+            {
+                Format = settings.ClassicPcap ? CaptureFileFormat.Pcap : null,
+                // As tcpdump: without --nano a pcap file holds microseconds.
+                PcapNanoseconds = settings.NanosecondPrecision,
+                FlushEachPacket = settings.PacketBuffered,
+            };
+            CaptureRotationOptions? rotation = null;
+            if (settings.FileSizeLimit is not null || settings.RotateSeconds is > 0)
+            {
+                rotation = new CaptureRotationOptions
+                {
+                    FileSizeLimit = settings.FileSizeLimit,
+                    RotateSeconds = settings.RotateSeconds is > 0 ? settings.RotateSeconds : null,
+                    FileCount = settings.FileCount,
+                };
+            }
+            sink = new CaptureFileSink(path, options, rotation, flushAfterBatch: settings.PacketBuffered) { OnLimitReached = stop };
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            failure = CaptureCommand.Fail(stderr, $"{path}: {CaptureCommand.DescribeFileError(e)}");
+            return false;
+        }
+    }
+
+    private static PacketPrinterOptions PrinterOptions(CaptureSettings s) => new()
+    {
+        Timestamps = s.TimestampCount switch
+        {
+            0 => TimestampFormat.TimeOfDay,
+            1 => TimestampFormat.None,
+            2 => TimestampFormat.Unix,
+            3 => TimestampFormat.DeltaSincePrevious,
+            4 => TimestampFormat.DateAndTime,
+            _ => TimestampFormat.DeltaSinceFirst,
+        },
+        Precision = s.NanosecondPrecision ? TimestampPrecision.Nanoseconds : TimestampPrecision.Microseconds,
+        Numeric = s.Numeric,
+        LinkHeader = s.LinkHeader,
+        Quiet = s.Quiet,
+        Verbosity = s.Verbosity,
+        // tcpdump's order: -X wins over -x, which wins over -A; doubled, the link header is included.
+        HexDump = s.HexAsciiCount > 0 ? (s.HexAsciiCount > 1 ? HexDumpMode.HexAndAsciiWithLinkHeader : HexDumpMode.HexAndAscii)
+            : s.HexCount > 0 ? (s.HexCount > 1 ? HexDumpMode.HexWithLinkHeader : HexDumpMode.Hex)
+            : s.AsciiCount > 0 ? (s.AsciiCount > 1 ? HexDumpMode.AsciiWithLinkHeader : HexDumpMode.Ascii)
+            : HexDumpMode.None,
+        AbsoluteTcpSequenceNumbers = s.AbsoluteSequenceNumbers,
+        DontVerifyChecksums = s.DontVerifyChecksums,
+        PacketNumbers = s.PacketNumbers,
+    };
+
+    /// <summary>Counts what was read, so a file too short for any header is reported in libpcap's words.</summary>
+    private sealed class ReadCountingStream(Stream inner) : Stream
+    {
+        public long BytesRead { get; private set; }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            int n = inner.Read(buffer);
+            BytesRead += n;
+            return n;
+        }
+
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) inner.Dispose();
+            base.Dispose(disposing);
+        }
+    }
+}
