@@ -872,21 +872,59 @@ public sealed partial class PacketPrinter
             _o.Append(" packet not supported");
             return;
         }
-        _o.Append("EIGRP ");
         string? name = opcode switch
         {
             1 => "Update", 3 => "Query", 4 => "Reply", 5 => "Hello", 6 => "IPX SAP", 7 => "Probe", _ => null,
         };
+        if (_vflag == 0 || length < 20)
+        {
+            _o.Append("EIGRP ");
+            if (name is null)
+            {
+                _o.Append("unknown (");
+                _o.Append((uint)opcode);
+                _o.Append(')');
+            }
+            else
+                _o.Append(name);
+            _o.Append(", length: ");
+            _o.Append(length);
+            if (_vflag > 0)
+                _o.Append(" (too short, < 20)");
+            return;
+        }
+        // -v: the common header on two lines (the TLVs that follow in tcpdump's output are not decoded here).
+        _o.Append("\n\tEIGRP v2, opcode: ");
         if (name is null)
         {
-            _o.Append("unknown (");
+            _o.Append("unknown, type: ");
             _o.Append((uint)opcode);
-            _o.Append(')');
         }
         else
             _o.Append(name);
+        _o.Append(" (");
+        _o.Append((uint)opcode);
+        _o.Append("), chksum: 0x");
+        _o.AppendHex(U16(p, bp + 2), 4);
+        _o.Append(", Flags: [");
+        uint flags = U32(p, bp + 4);
+        int start = _o.Length;
+        AppendFlag(flags, 0x01, "Init", start);
+        AppendFlag(flags, 0x02, "Conditionally Received", start);
+        AppendFlag(flags, 0x04, "Restart", start);
+        AppendFlag(flags, 0x08, "End-of-Table", start);
+        if (_o.Length == start)
+            _o.Append("none");
+        _o.Append("]\n\tseq: 0x");
+        _o.AppendHex(U32(p, bp + 8), 8);
+        _o.Append(", ack: 0x");
+        _o.AppendHex(U32(p, bp + 12), 8);
+        _o.Append(", VRID: ");
+        _o.Append((uint)U16(p, bp + 16));
+        _o.Append(", AS: ");
+        _o.Append((uint)U16(p, bp + 18));
         _o.Append(", length: ");
-        _o.Append(length);
+        _o.Append(length - 20);
     }
 
     /// <summary>tcpdump's aoe_print without -v: length, version and (version 1) flags.</summary>
@@ -1113,5 +1151,83 @@ public sealed partial class PacketPrinter
         }
         else
             _o.Append(name);
+    }
+
+    // ---- PIM (IP protocol 103), OSPF (89) ----
+
+    private static string? PimTypeName(int type) => type switch
+    {
+        0 => "Hello", 1 => "Register", 2 => "Register Stop", 3 => "Join / Prune", 4 => "Bootstrap", 5 => "Assert",
+        6 => "Graft", 7 => "Graft Acknowledgement", 8 => "Candidate RP Advertisement", 9 => "Prune Refresh",
+        10 => "DF Election", 11 => "ECMP Redirect", _ => null,
+    };
+
+    /// <summary>tcpdump's pim_print: version, type, length (with -v the first line of its -v form).</summary>
+    private void PimPrint(ReadOnlySpan<byte> p, int bp, uint length)
+    {
+        _proto = "pim";
+        byte typeVersion = U8(p, bp);
+        int version = typeVersion >> 4;
+        _o.Append("PIMv");
+        _o.Append(version);
+        if (version != 2)
+        {
+            _o.Append(", length ");
+            _o.Append(length);
+            return;
+        }
+        string name = PimTypeName(typeVersion & 0xf) ?? "Unknown Type";
+        if (_vflag == 0)
+        {
+            _o.Append(", ");
+            _o.Append(name);
+            _o.Append(", length ");
+            _o.Append(length);
+        }
+        else
+        {
+            _o.Append(", length ");
+            _o.Append(length);
+            _o.Append("\n\t");
+            _o.Append(name);
+        }
+    }
+
+    /// <summary>tcpdump's ospf_print and ospf6_print, first line: version, packet type, length.</summary>
+    private void OspfPrint(ReadOnlySpan<byte> p, int bp, uint length, bool v6)
+    {
+        _proto = v6 ? "ospf3" : "ospf2";
+        // OSPFv2 leaves a trailing MD5 digest out of the length.
+        if (!v6 && U16(p, bp + 14) == 2)
+            length -= 16;
+        byte type = U8(p, bp + 1);
+        string? name = type switch
+        {
+            1 => "Hello", 2 => "Database Description", 3 => "LS-Request", 4 => "LS-Update", 5 => "LS-Ack", _ => null,
+        };
+        byte version = U8(p, bp);
+        _o.Append("OSPFv");
+        _o.Append((uint)version);
+        _o.Append(", ");
+        if (name is null)
+        {
+            _o.Append(v6 ? "unknown packet type (" : "unknown LS-type ");
+            _o.Append((uint)type);
+            if (v6)
+                _o.Append(')');
+        }
+        else
+            _o.Append(name);
+        _o.Append(", length ");
+        _o.Append(length);
+        if (name is null || _vflag == 0)
+            return;
+        uint declared = U16(p, bp + 2);
+        if (v6 ? declared > length : declared != length)
+        {
+            _o.Append(" [len ");
+            _o.Append(declared);
+            _o.Append(']');
+        }
     }
 }

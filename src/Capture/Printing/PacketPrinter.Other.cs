@@ -746,6 +746,12 @@ public sealed partial class PacketPrinter
             case 88:
                 EigrpPrint(p, bp, length);
                 return;
+            case 103:
+                PimPrint(p, bp, length);
+                return;
+            case 89:
+                OspfPrint(p, bp, length, ip.Version == 6);
+                return;
             default:
                 OtherSummary(proto switch
                 {
