@@ -40,7 +40,8 @@ public abstract class KernelObjectTest : IDisposable
     {
         GC.SuppressFinalize(this);
         int after = CountKernelObjectDescriptors();
-        Assert.True(after == _descriptorsBefore,
+        // Fewer is fine: a finalizer of another test's forgotten object may close one meanwhile.
+        Assert.True(after <= _descriptorsBefore,
             $"descriptor leak: {after - _descriptorsBefore} BPF/perf/epoll/eventfd descriptors left open by the test ({Describe()})");
     }
 
