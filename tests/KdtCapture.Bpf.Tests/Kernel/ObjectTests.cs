@@ -66,6 +66,25 @@ public sealed class ObjectTests : KernelObjectTest
         Assert.Contains(counts.Id, program.GetInfo().MapIds);
     }
 
+    [Fact]
+    public void Descriptor_count_sees_every_kind_of_kernel_object()
+    {
+        RequireRoot();
+        int before = CountKernelObjectDescriptors();
+        var counts = BpfMap.Create(new BpfMapCreateOptions { Type = BpfMapType.Array, KeySize = 4, ValueSize = 8, MaxEntries = 1, Name = "kdt_fdcount" });
+        var ring = BpfMap.Create(new BpfMapCreateOptions { Type = BpfMapType.RingBuf, MaxEntries = Environment.SystemPageSize, Name = "kdt_fdcount" });
+        var program = BpfProgram.Load(new BpfProgramLoadOptions { Type = BpfProgramType.RawTracepoint, Name = "kdt_fdcount", Instructions = TracingTests.CountOwnEvents(counts) });
+        var link = BpfLink.AttachRawTracepoint(program, "net_dev_queue");
+        var reader = new Ringbuf.RingBufferReader(ring); // an epoll and an eventfd
+        Assert.Equal(before + 6, CountKernelObjectDescriptors());
+        reader.Dispose();
+        link.Dispose();
+        program.Dispose();
+        ring.Dispose();
+        counts.Dispose();
+        Assert.Equal(before, CountKernelObjectDescriptors());
+    }
+
     /// <summary>A BTF blob with one type: INT "int" of the given bit size in 4 bytes.</summary>
     private static byte[] IntBtf(int bits)
     {
