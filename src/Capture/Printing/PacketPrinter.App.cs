@@ -1230,4 +1230,233 @@ public sealed partial class PacketPrinter
             _o.Append(']');
         }
     }
+
+    // ---- PTP (Ethernet type 0x88f7, UDP 319 and 320) ----
+
+    private static ulong U48(ReadOnlySpan<byte> p, int offset) => (ulong)U16(p, offset) << 32 | U32(p, offset + 2);
+
+    /// <summary>tcpdump's ptp_print: the version-2 header and the fields of each message type, on one line.</summary>
+    private void PtpPrint(ReadOnlySpan<byte> p, int bp, uint length)
+    {
+        _proto = "ptp";
+        if (length < 34)
+        {
+            PrintInvalid();
+            return;
+        }
+        // tcpdump takes the whole second byte for the version, so "PTPv18" is printed for 0x12.
+        uint version = U16(p, bp) & 0xffu;
+        _o.Append("PTPv");
+        _o.Append(version);
+        if (version == 1)
+        {
+            _o.Append(" (not implemented)");
+            return;
+        }
+        if (version != 2)
+            return;
+
+        byte first = U8(p, bp);
+        _o.Append(", v1 compat : ");
+        _o.Append((first & 0x10) != 0 ? "yes" : "no");
+        int type = first & 0x0f;
+        _o.Append(", msg type : ");
+        _o.Append(type switch
+        {
+            0x0 => "sync msg", 0x1 => "delay req msg", 0x2 => "peer delay req msg", 0x3 => "peer delay resp msg",
+            0x8 => "follow up msg", 0x9 => "delay resp msg", 0xa => "pdelay resp fup msg", 0xb => "announce msg",
+            0xc => "signalling msg", 0xd => "management msg", _ => "Reserved",
+        });
+        uint messageLength = U16(p, bp + 2);
+        _o.Append(", length : ");
+        _o.Append(messageLength);
+        ushort domainWord = U16(p, bp + 4);
+        _o.Append(", domain : ");
+        _o.Append((uint)domainWord >> 8);
+        _o.Append(", reserved1 : ");
+        _o.Append(domainWord & 0xffu);
+        ushort flags = U16(p, bp + 6);
+        _o.Append(", Flags [");
+        PtpFlags(flags);
+        _o.Append(']');
+        ulong correction = U48(p, bp + 8);
+        _o.Append(", NS correction : ");
+        _o.Append(correction);
+        ushort subCorrection = U16(p, bp + 14);
+        _o.Append(", sub NS correction : ");
+        _o.Append((uint)subCorrection);
+        uint reserved2 = U32(p, bp + 16);
+        _o.Append(", reserved2 : ");
+        _o.Append(reserved2);
+        ulong clock = U64(p, bp + 20);
+        _o.Append(", clock identity : 0x");
+        _o.AppendHex(clock);
+        ushort port = U16(p, bp + 28);
+        _o.Append(", port id : ");
+        _o.Append((uint)port);
+        ushort sequence = U16(p, bp + 30);
+        _o.Append(", seq id : ");
+        _o.Append((uint)sequence);
+        byte control = U8(p, bp + 32);
+        _o.Append(", control : ");
+        _o.Append((uint)control);
+        _o.Append(" (");
+        _o.Append(control switch
+        {
+            0 => "Sync", 1 => "Delay_Req", 2 => "Follow_Up", 3 => "Delay_Resp", 4 => "Management", 5 => "Other",
+            _ => "Reserved",
+        });
+        _o.Append(')');
+        uint interval = U16(p, bp + 32) & 0xffu;
+        _o.Append(", log message interval : ");
+        _o.Append(interval);
+
+        int body = bp + 34;
+        switch (type)
+        {
+            case 0x0:
+            case 0x1:
+                PtpTimestamp(p, body, "originTimeStamp", identity: false);
+                break;
+            case 0x2:
+            case 0xa:
+                PtpTimestamp(p, body, "preciseOriginTimeStamp", identity: true);
+                break;
+            case 0x8:
+                PtpTimestamp(p, body, "preciseOriginTimeStamp", identity: false);
+                break;
+            case 0x3:
+            case 0x9:
+                PtpTimestamp(p, body, "receiveTimeStamp", identity: true);
+                break;
+            case 0xb:
+                PtpAnnounce(p, body);
+                break;
+            case 0xc:
+                PtpPortIdentity(p, body);
+                break;
+            case 0xd:
+                PtpPortIdentity(p, body);
+                // tcpdump reads each of these four fields from the same byte, the one after the port identity's start.
+                PtpByteField(p, body, ", start boundary hops ", hex: false);
+                PtpByteField(p, body, ", boundary hops ", hex: false);
+                PtpByteField(p, body, ", flags ", hex: true);
+                PtpByteField(p, body, ", reserved ", hex: true);
+                break;
+        }
+    }
+
+    private void PtpFlags(ushort flags)
+    {
+        if (flags == 0)
+        {
+            _o.Append("none");
+            return;
+        }
+        int start = _o.Length;
+        AppendFlag(flags, 0x1, "l1 61", start);
+        AppendFlag(flags, 0x2, "l1 59", start);
+        AppendFlag(flags, 0x4, "utc reasonable", start);
+        AppendFlag(flags, 0x8, "timescale", start);
+        AppendFlag(flags, 0x10, "time tracable", start);
+        AppendFlag(flags, 0x20, "frequency tracable", start);
+        AppendFlag(flags, 0x100, "alternate master", start);
+        AppendFlag(flags, 0x200, "two step", start);
+        AppendFlag(flags, 0x400, "unicast", start);
+        AppendFlag(flags, 0x1000, "profile specific 1", start);
+        AppendFlag(flags, 0x2000, "profile specific 2", start);
+        AppendFlag(flags, 0x4000, "security mask", start);
+        // bittok2str matches a multi-bit token only when all its bits are set.
+        if ((flags & 0x18c0) == 0x18c0)
+            AppendFlag(flags, 0x18c0, "unknown", start);
+        if (_o.Length == start)
+            _o.Append("none");
+    }
+
+    private void PtpTimestamp(ReadOnlySpan<byte> p, int bp, string name, bool identity)
+    {
+        _o.Append(", ");
+        _o.Append(name);
+        _o.Append(" :");
+        ulong seconds = U48(p, bp);
+        _o.Append(' ');
+        _o.Append(seconds);
+        _o.Append(" seconds,");
+        uint nanoseconds = U32(p, bp + 6);
+        _o.Append(' ');
+        _o.Append(nanoseconds);
+        _o.Append(" nanoseconds");
+        if (identity)
+            PtpPortIdentity(p, bp + 10);
+    }
+
+    private void PtpPortIdentity(ReadOnlySpan<byte> p, int bp)
+    {
+        ulong identity = U64(p, bp);
+        _o.Append(", port identity : 0x");
+        _o.AppendHex(identity);
+        ushort port = U16(p, bp + 8);
+        _o.Append(", port id : ");
+        _o.Append((uint)port);
+    }
+
+    private void PtpByteField(ReadOnlySpan<byte> p, int bp, string name, bool hex)
+    {
+        byte value = U8(p, bp);
+        _o.Append(", ");
+        _o.Append(name);
+        if (hex)
+        {
+            _o.Append(" 0x");
+            _o.AppendHex(value);
+        }
+        else
+        {
+            _o.Append(' ');
+            _o.Append((uint)value);
+        }
+    }
+
+    private void PtpAnnounce(ReadOnlySpan<byte> p, int bp)
+    {
+        _o.Append(", originTimeStamp :");
+        ulong seconds = U48(p, bp);
+        _o.Append(' ');
+        _o.Append(seconds);
+        _o.Append(" seconds");
+        uint nanoseconds = U32(p, bp + 6);
+        _o.Append(' ');
+        _o.Append(nanoseconds);
+        _o.Append(" nanoseconds");
+        ushort utcOffset = U16(p, bp + 10);
+        _o.Append(", origin cur utc :");
+        _o.Append((uint)utcOffset);
+        byte reserved = U8(p, bp + 12);
+        _o.Append(", rsvd : ");
+        _o.Append((uint)reserved);
+        byte priority1 = U8(p, bp + 13);
+        _o.Append(", gm priority_1 : ");
+        _o.Append((uint)priority1);
+        byte clockClass = U8(p, bp + 14);
+        _o.Append(", gm clock class : ");
+        _o.Append((uint)clockClass);
+        byte accuracy = U8(p, bp + 15);
+        _o.Append(", gm clock accuracy : ");
+        _o.Append((uint)accuracy);
+        ushort variance = U16(p, bp + 16);
+        _o.Append(", gm clock variance : ");
+        _o.Append((uint)variance);
+        byte priority2 = U8(p, bp + 18);
+        _o.Append(", gm priority_2 : ");
+        _o.Append((uint)priority2);
+        ulong clock = U64(p, bp + 19);
+        _o.Append(", gm clock id : 0x");
+        _o.AppendHex(clock);
+        ushort steps = U16(p, bp + 27);
+        _o.Append(", steps removed : ");
+        _o.Append((uint)steps);
+        byte source = U8(p, bp + 29);
+        _o.Append(", time source : 0x");
+        _o.AppendHex(source);
+    }
 }

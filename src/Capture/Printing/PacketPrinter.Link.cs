@@ -215,6 +215,9 @@ public sealed partial class PacketPrinter
             case 0x88a2:
                 AoePrint(p, off, length);
                 return true;
+            case 0x88f7:
+                PtpPrint(p, off, length);
+                return true;
             case 0x6003: // DECnet
             case 0x809b: // AppleTalk
             case 0x80f3: // AppleTalk ARP
@@ -235,7 +238,6 @@ public sealed partial class PacketPrinter
             case 0x886f: // MS NLB
             case 0x0707 or 0x8947: // GeoNet
             case 0x1111: // CALM FAST
-            case 0x88f7: // PTP
                 OtherEtherTypeSummary(type, length);
                 return true;
             default:

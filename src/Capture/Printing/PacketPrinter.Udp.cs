@@ -304,7 +304,10 @@ public sealed partial class PacketPrinter
         else if (Has(p, cp + 2, 1) && p[cp + 2] == 2 && (IsAppleTalkPort(sport) || IsAppleTalkPort(dport)))
             summary = "AppleTalk";
         else if (EitherPort(sport, dport, 319) || EitherPort(sport, dport, 320))
-            summary = "PTP";
+        {
+            PtpPrint(p, cp, length);
+            return true;
+        }
         else if (EitherPort(sport, dport, 30490))
             summary = "SOMEIP";
         else
