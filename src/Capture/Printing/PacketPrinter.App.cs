@@ -1459,4 +1459,261 @@ public sealed partial class PacketPrinter
         _o.Append(", time source : 0x");
         _o.AppendHex(source);
     }
+
+    // ---- RESP, Redis's protocol (TCP 6379) ----
+
+    /// <summary>tcpdump's resp_print: every item of every (pipelined) command or reply, quoted.</summary>
+    private void RespPrint(ReadOnlySpan<byte> p, int bp, uint length)
+    {
+        _proto = "resp";
+        _o.Append(": RESP");
+        int remaining = (int)Math.Min(length, int.MaxValue);
+        while (remaining > 0)
+        {
+            int used = RespParse(p, bp, remaining);
+            if (used < 0)
+            {
+                PrintTruncated();
+                return;
+            }
+            bp += used;
+            remaining -= used;
+        }
+    }
+
+    /// <summary>One RESP item; the bytes it took, or -1 where tcpdump gives up with a truncation mark.</summary>
+    private int RespParse(ReadOnlySpan<byte> p, int bp, int length)
+    {
+        if (length < 1)
+            return -1;
+        return U8(p, bp) switch
+        {
+            (byte)'+' or (byte)':' or (byte)'-' => RespLine(p, bp, length),
+            (byte)'$' => RespBulkString(p, bp, length),
+            (byte)'*' => RespArray(p, bp, length),
+            _ => RespInline(p, bp, length),
+        };
+    }
+
+    /// <summary>RESP_PRINT_SEGMENT: ' "text"', escaped; false when the capture ends inside it.</summary>
+    private bool RespSegment(ReadOnlySpan<byte> p, int bp, int length)
+    {
+        _o.Append(" \"");
+        int n = length;
+        while (n > 0 && bp < p.Length)
+        {
+            n--;
+            PrintEscapedChar(p[bp++]);
+        }
+        if (n != 0)
+            return false;
+        _o.Append('"');
+        return true;
+    }
+
+    /// <summary>FIND_CRLF: the offset of the next CR LF, or -1 (remaining length or capture exhausted).</summary>
+    private static int RespFindCrLf(ReadOnlySpan<byte> p, int at, ref int length)
+    {
+        while (true)
+        {
+            if (length < 2 || !Has(p, at, 2))
+                return -1;
+            if (p[at] == '\r' && p[at + 1] == '\n')
+                return at;
+            at++;
+            length--;
+        }
+    }
+
+    /// <summary>Simple strings, errors and integers: the text up to CR LF.</summary>
+    private int RespLine(ReadOnlySpan<byte> p, int bp, int length)
+    {
+        int rest = length - 1;
+        int end = RespFindCrLf(p, bp + 1, ref rest);
+        if (end < 0)
+            return -1;
+        int len = end - (bp + 1);
+        if (!RespSegment(p, bp + 1, len))
+            return -1;
+        return 1 + len + 2;
+    }
+
+    private int RespBulkString(ReadOnlySpan<byte> p, int bp, int length)
+    {
+        int cur = length - 1;
+        int at = bp + 1;
+        int size = RespLength(p, ref at, ref cur);
+        if (size >= 0)
+        {
+            if (size == 0)
+                _o.Append(" empty");
+            else
+            {
+                if (cur < size || !Has(p, at, size))
+                    return -1;
+                if (!RespSegment(p, at, size))
+                    return -1;
+                at += size;
+                cur -= size;
+            }
+            int end = RespFindCrLf(p, at, ref cur);
+            if (end < 0)
+                return -1;
+            cur -= 2;
+        }
+        else if (!RespLengthNote(size))
+            return -1;
+        return length - cur;
+    }
+
+    private int RespArray(ReadOnlySpan<byte> p, int bp, int length)
+    {
+        int cur = length - 1;
+        int at = bp + 1;
+        int count = RespLength(p, ref at, ref cur);
+        if (count > 0)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                int used = RespParse(p, at, cur);
+                if (used < 0)
+                    return -1;
+                at += used;
+                cur -= used;
+            }
+        }
+        else if (count == 0)
+            _o.Append(" empty");
+        else if (!RespLengthNote(count))
+            return -1;
+        return length - cur;
+    }
+
+    /// <summary>The notes for a length resp_get_length could not give; false for a truncation.</summary>
+    private bool RespLengthNote(int code)
+    {
+        switch (code)
+        {
+            case -1: _o.Append(" null"); return true;
+            case -2: return false;
+            case -3: _o.Append(" length too large"); return true;
+            case -4: _o.Append(" length negative and not -1"); return true;
+            default: _o.Append(" invalid"); return true;
+        }
+    }
+
+    /// <summary>
+    /// resp_get_length: a decimal length ended by CR LF, -1 for "-1" (null), or -2 truncated, -3 too large,
+    /// -4 another negative number, -5 invalid; <paramref name="at"/> and <paramref name="length"/> move past what was read.
+    /// </summary>
+    private static int RespLength(ReadOnlySpan<byte> p, ref int at, ref int length)
+    {
+        int start = at, len = length;
+        int result = RespLengthCore(p, ref at, ref len);
+        length -= at - start;
+        return result;
+    }
+
+    private static int RespLengthCore(ReadOnlySpan<byte> p, ref int at, ref int len)
+    {
+        if (len == 0)
+            return -2;
+        bool negative = false, tooLarge = false, sawDigit = false;
+        if (U8(p, at) == '-')
+        {
+            negative = true;
+            at++;
+            len--;
+        }
+        int result = 0;
+        while (true)
+        {
+            if (len == 0)
+                return -2;
+            byte c = U8(p, at);
+            if (c is < (byte)'0' or > (byte)'9')
+            {
+                if (!sawDigit)
+                {
+                    at++;
+                    return -5;
+                }
+                break;
+            }
+            int digit = c - '0';
+            if (result > int.MaxValue / 10)
+                tooLarge = true;
+            else
+            {
+                result *= 10;
+                if (result == int.MaxValue / 10 * 10 && digit > int.MaxValue % 10)
+                    tooLarge = true;
+                else
+                    result += digit;
+            }
+            at++;
+            len--;
+            sawDigit = true;
+        }
+        if (U8(p, at) != '\r')
+        {
+            at++;
+            return -5;
+        }
+        at++;
+        len--;
+        if (len == 0)
+            return -2;
+        if (U8(p, at) != '\n')
+        {
+            at++;
+            return -5;
+        }
+        at++;
+        len--;
+        if (negative)
+            return tooLarge || result != 1 ? -4 : -1;
+        return tooLarge ? -3 : result;
+    }
+
+    /// <summary>Inline commands ("PING\r\n"): the text between line ends.</summary>
+    private int RespInline(ReadOnlySpan<byte> p, int bp, int length)
+    {
+        int cur = length;
+        int at = bp;
+        if (!RespSkipLineEnds(p, ref at, ref cur))
+            return -1;
+        int text = at;
+        while (true)
+        {
+            if (cur < 1)
+                return -1;
+            byte c = U8(p, at);
+            if (c is (byte)'\r' or (byte)'\n')
+                break;
+            at++;
+            cur--;
+        }
+        if (!RespSegment(p, text, at - text))
+            return -1;
+        if (!RespSkipLineEnds(p, ref at, ref cur))
+            return -1;
+        return length - cur;
+    }
+
+    /// <summary>CONSUME_CR_OR_LF: skips CRs and LFs; false when the data ends before any was seen.</summary>
+    private static bool RespSkipLineEnds(ReadOnlySpan<byte> p, ref int at, ref int length)
+    {
+        bool found = false;
+        while (true)
+        {
+            if (length == 0 || !Has(p, at, 1))
+                return found;
+            if (p[at] != '\r' && p[at] != '\n')
+                return true;
+            found = true;
+            at++;
+            length--;
+        }
+    }
 }

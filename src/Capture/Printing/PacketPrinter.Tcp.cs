@@ -737,8 +737,13 @@ public sealed partial class PacketPrinter
             BgpPrint();
             return;
         }
-        if (EitherPort(sport, dport, 1723) || EitherPort(sport, dport, 6379))
+        if (EitherPort(sport, dport, 1723))
             return;
+        if (EitherPort(sport, dport, 6379))
+        {
+            RespPrint(p, bp, length);
+            return;
+        }
         if (EitherPort(sport, dport, 22))
         {
             SshVersionPrint(p, bp, length);
