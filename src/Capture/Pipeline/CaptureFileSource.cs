@@ -14,6 +14,10 @@ public sealed class CaptureFileSourceOptions
     /// Default true; a sink that ignores them may turn this off to save the copy.</summary>
     public bool KeepPacketOptions { get; init; } = true;
 
+    /// <summary>Copy each frame's bytes into the pipeline. Default true; false sends only the frames'
+    /// headers (time, interface, lengths), for sinks that only count (tcpdump's --count).</summary>
+    public bool CarryFrameData { get; init; } = true;
+
     /// <summary>Leave a stream given to <see cref="CaptureFileSource.Open(Stream, CaptureFileSourceOptions?)"/> open. Default false.</summary>
     public bool LeaveOpen { get; init; }
 
@@ -144,6 +148,7 @@ public sealed class CaptureFileSource : IFrameSource, IDisposable
         long limit = _options.MaxFrames ?? long.MaxValue;
         long accepted = 0;
         bool keepOptions = _options.KeepPacketOptions;
+        bool carryData = _options.CarryFrameData;
         bool first = true;
 
         if (limit <= 0) return;
@@ -179,7 +184,11 @@ public sealed class CaptureFileSource : IFrameSource, IDisposable
             frameInterface.AcceptedCount++;
 
             var header = new FrameHeader(packet.Timestamp, index, frameInterface.LinkType, packet.OriginalLength);
-            if (keepOptions)
+            if (!carryData)
+            {
+                producer.Write(header, default);
+            }
+            else if (keepOptions)
             {
                 PacketOptions options = packet.Options;
                 producer.Write(header, data, options.Raw.Span, options.IsBigEndian);

@@ -34,6 +34,22 @@ public sealed class FrameProducer
     /// <summary>Announces an interface before the first frame that refers to it.</summary>
     public FrameInterface AddInterface(InterfaceDescription description) => Interfaces.Add(description);
 
+    /// <summary>Counts frames a source saw on an interface (<paramref name="received"/>) and let
+    /// through its filter (<paramref name="accepted"/>), for the statistics written at close.</summary>
+    public static void Count(FrameInterface frameInterface, long received = 1, long accepted = 1)
+    {
+        ArgumentNullException.ThrowIfNull(frameInterface);
+        frameInterface.ReceivedCount += received;
+        frameInterface.AcceptedCount += accepted;
+    }
+
+    /// <summary>Records how many frames the kernel has dropped on an interface so far (a running total).</summary>
+    public static void ReportKernelDrops(FrameInterface frameInterface, long total)
+    {
+        ArgumentNullException.ThrowIfNull(frameInterface);
+        Volatile.Write(ref frameInterface.DroppedInKernelCount, Math.Max(0, total));
+    }
+
     /// <summary>
     /// Copies a frame into the pipeline. With <see cref="FramePipelineOptions.DropWhenFull"/> a
     /// frame that finds no free batch is dropped and counted; otherwise this waits for one.

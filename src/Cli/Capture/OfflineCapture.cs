@@ -162,6 +162,8 @@ internal static class OfflineCapture
                 MaxFrames = settings.PacketCount,
                 // Printing shows pcapng comments only with -v; otherwise nobody reads the options.
                 KeepPacketOptions = !printing || settings.Verbosity > 0,
+                // --count alone needs no packet bytes, only how many passed.
+                CarryFrameData = settings.WriteFile is not null || printing,
             });
             return true;
         }
