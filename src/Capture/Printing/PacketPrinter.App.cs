@@ -1716,4 +1716,184 @@ public sealed partial class PacketPrinter
             length--;
         }
     }
+
+    // ---- AFS RX (UDP 7000-7009) ----
+
+    /// <summary>
+    /// tcpdump's rx_print: packet type (with -v sequence, serial and flags) and acknowledgement details. tcpdump
+    /// also decodes the AFS service calls and replies in data packets; this printer leaves those out, so such a
+    /// line ends at the packet type and length.
+    /// </summary>
+    private void RxPrint(ReadOnlySpan<byte> p, int bp, uint length)
+    {
+        _proto = "rx";
+        if (!Has(p, bp, 28))
+        {
+            _o.Append(" [|rx] (");
+            _o.Append(length);
+            _o.Append(')');
+            return;
+        }
+        byte type = p[bp + 20], flags = p[bp + 21];
+        _o.Append(" rx ");
+        string? name = type switch
+        {
+            1 => "data", 2 => "ack", 3 => "busy", 4 => "abort", 5 => "ackall", 6 => "challenge", 7 => "response",
+            8 => "debug", 9 => "params", 13 => "version", _ => null,
+        };
+        if (name is null)
+        {
+            _o.Append("type ");
+            _o.Append((uint)type);
+        }
+        else
+            _o.Append(name);
+        if (_vflag > 0)
+        {
+            if (_vflag > 1)
+            {
+                _o.Append(" cid ");
+                _o.AppendHex(U32(p, bp + 4), 8);
+                _o.Append(" call# ");
+                _o.Append(U32(p, bp + 8));
+            }
+            _o.Append(" seq ");
+            _o.Append(U32(p, bp + 12));
+            _o.Append(" ser ");
+            _o.Append(U32(p, bp + 16));
+            if (_vflag > 2)
+            {
+                _o.Append(" secindex ");
+                _o.Append((uint)p[bp + 23]);
+                _o.Append(" serviceid ");
+                _o.Append((uint)U16(p, bp + 26));
+            }
+            if (_vflag > 1)
+            {
+                bool first = true;
+                void Flag(PacketPrinter printer, byte value, int bit, int onlyType, byte packetType, string text, ref bool isFirst)
+                {
+                    if ((value & bit) == 0 || (onlyType != 0 && onlyType != packetType))
+                        return;
+                    printer._o.Append(isFirst ? " " : ",");
+                    isFirst = false;
+                    printer._o.Append('<');
+                    printer._o.Append(text);
+                    printer._o.Append('>');
+                }
+                Flag(this, flags, 1, 0, type, "client-init", ref first);
+                Flag(this, flags, 2, 0, type, "req-ack", ref first);
+                Flag(this, flags, 4, 0, type, "last-pckt", ref first);
+                Flag(this, flags, 8, 0, type, "more-pckts", ref first);
+                Flag(this, flags, 16, 0, type, "free-pckt", ref first);
+                Flag(this, flags, 32, 2, type, "slow-start", ref first);
+                Flag(this, flags, 32, 1, type, "jumbogram", ref first);
+            }
+        }
+        if (type == 2)
+            RxAckPrint(p, bp, length);
+        _o.Append(" (");
+        _o.Append(length);
+        _o.Append(')');
+    }
+
+    private void RxAckPrint(ReadOnlySpan<byte> p, int bp, uint length)
+    {
+        if (length < 28)
+            return;
+        bp += 28;
+        if (!Has(p, bp, 18))
+        {
+            _o.Append(" [|ack]");
+            return;
+        }
+        if (_vflag > 2)
+        {
+            _o.Append(" bufspace ");
+            _o.Append((uint)U16(p, bp));
+            _o.Append(" maxskew ");
+            _o.Append((uint)U16(p, bp + 2));
+        }
+        uint firstPacket = U32(p, bp + 4);
+        _o.Append(" first ");
+        _o.Append(firstPacket);
+        _o.Append(" serial ");
+        _o.Append(U32(p, bp + 12));
+        _o.Append(" reason ");
+        byte reason = p[bp + 16];
+        string? why = reason switch
+        {
+            1 => "ack requested", 2 => "duplicate packet", 3 => "out of sequence", 4 => "exceeds window",
+            5 => "no buffer space", 6 => "ping", 7 => "ping response", 8 => "delay", 9 => "idle", _ => null,
+        };
+        if (why is null)
+        {
+            _o.Append('#');
+            _o.Append((uint)reason);
+        }
+        else
+            _o.Append(why);
+        int acks = p[bp + 17];
+        int list = bp + 18;
+        if (acks != 0)
+        {
+            if (!Has(p, list, acks))
+            {
+                _o.Append(" [|ack]");
+                return;
+            }
+            RxAckRuns(p, list, acks, firstPacket, 1, " acked ");
+            RxAckRuns(p, list, acks, firstPacket, 0, " nacked ");
+            list += acks;
+        }
+        list += 3;
+        if (_vflag > 1)
+        {
+            // TRUNCRET: each field is printed only while more than four bytes remain in the capture.
+            foreach (string field in (ReadOnlySpan<string>)[" ifmtu", " maxmtu", " rwind", " maxpackets"])
+            {
+                if (p.Length - list + 1 <= 4)
+                    return;
+                _o.Append(field);
+                _o.Append(' ');
+                _o.Append(U32(p, list));
+                list += 4;
+            }
+        }
+    }
+
+    /// <summary>The packets of one acknowledgement kind as runs: " acked 1-3,5".</summary>
+    private void RxAckRuns(ReadOnlySpan<byte> p, int list, int count, uint firstPacket, byte kind, string label)
+    {
+        int i, start = -2, last = -2;
+        for (i = 0; i < count; i++)
+        {
+            if (p[list + i] == kind)
+            {
+                if (last == -2)
+                {
+                    _o.Append(label);
+                    _o.Append(firstPacket + (uint)i);
+                    start = i;
+                }
+                else if (last != i - 1)
+                {
+                    _o.Append(',');
+                    _o.Append(firstPacket + (uint)i);
+                    start = i;
+                }
+                last = i;
+            }
+            else if (last == i - 1 && start != last)
+            {
+                _o.Append('-');
+                _o.Append(firstPacket + (uint)i - 1);
+            }
+        }
+        if (last == i - 1 && start != last)
+        {
+            _o.Append('-');
+            _o.Append(firstPacket + (uint)i - 1);
+        }
+    }
 }

@@ -219,7 +219,10 @@ public sealed partial class PacketPrinter
         else if (EitherPort(sport, dport, 2103) || EitherPort(sport, dport, 2104))
             summary = "Zephyr";
         else if ((sport >= 7000 && sport <= 7009) || (dport >= 7000 && dport <= 7009))
-            summary = "RX";
+        {
+            RxPrint(p, cp, length);
+            return true;
+        }
         else if (EitherPort(sport, dport, 521))
             summary = "RIPng";
         else if (EitherPort(sport, dport, 546) || EitherPort(sport, dport, 547))
