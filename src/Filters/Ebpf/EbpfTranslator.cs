@@ -275,10 +275,13 @@ public static class EbpfTranslator
             }
             if (_prefixEnd > 0)
             {
-                // probe_read_kernel(stack prefix, min(available, prefix), frame): the size is bounded by the constant.
-                _code.Add(Alu64Reg(Mov, R2, AvailableRegister));
-                _code.Add(JmpImm(Jle, R2, (int)_prefixEnd, 1));
+                // probe_read_kernel(stack prefix, min(available, prefix), frame): the size is bounded
+                // by the constant. Computed from prefix - available so that R7 is never compared.
+                _code.Add(Alu64Imm(Mov, R1, (int)_prefixEnd));
+                _code.Add(Alu64Reg(Sub, R1, AvailableRegister));
                 _code.Add(Alu64Imm(Mov, R2, (int)_prefixEnd));
+                _code.Add(JmpImm(Jslt, R1, 0, 1));
+                _code.Add(Alu64Reg(Sub, R2, R1));
                 _code.Add(Alu64Reg(Mov, R1, R10));
                 _code.Add(Alu64Imm(Add, R1, _prefixBase));
                 _code.Add(Alu64Reg(Mov, R3, FrameRegister));
@@ -477,10 +480,14 @@ public static class EbpfTranslator
             byte sizeCode = size switch { 4 => W, 2 => H, _ => B };
             if (!indirect)
             {
-                JumpTo(JmpImm(Jlt, AvailableRegister, (int)end, 0), RejectTarget);
+                // end - available > 0: out of bounds (64-bit, no wrap: both are below 2^32).
+                _code.Add(Alu64Imm(Mov, R1, (int)end));
+                _code.Add(Alu64Reg(Sub, R1, AvailableRegister));
+                JumpTo(JmpImm(Jsgt, R1, 0, 0), RejectTarget);
                 if (end <= _prefixEnd)
                 {
-                    _code.Add(LoadX(sizeCode, destination, R10, _prefixBase + (int)k));
+                    EmitPrefixLoad(size, (int)k, destination);
+                    return;
                 }
                 else
                 {
@@ -496,7 +503,8 @@ public static class EbpfTranslator
                 _code.Add(Alu64Imm(Add, R3, (int)k));
                 _code.Add(Alu64Reg(Mov, R2, R3));
                 _code.Add(Alu64Imm(Add, R2, (int)size));
-                JumpTo(JmpReg(Jgt, R2, AvailableRegister, 0), RejectTarget);
+                _code.Add(Alu64Reg(Sub, R2, AvailableRegister));
+                JumpTo(JmpImm(Jsgt, R2, 0, 0), RejectTarget);
                 // A compare with a constant bounds the offset for the verifier (it may not learn it from R7).
                 JumpTo(JmpImm(Jgt, R3, (int)(MaxFrameBytes - size), 0), RejectTarget);
                 _code.Add(Alu64Reg(Add, R3, FrameRegister));
@@ -504,6 +512,40 @@ public static class EbpfTranslator
             }
             if (size > 1)
                 _code.Add(new EbpfInstruction(Alu | End | ToBigEndian, destination, 0, 0, (int)size * 8));
+        }
+
+        /// <summary>
+        /// destination = the bytes at k of the prefix copy, in network order. The verifier refuses
+        /// misaligned stack accesses, so a word or half at an offset its size does not divide is
+        /// put together from aligned halves or single bytes.
+        /// </summary>
+        private void EmitPrefixLoad(uint size, int k, byte destination)
+        {
+            int at = _prefixBase + k; // _prefixBase is a multiple of 8: alignment follows k
+            if (k % (int)size == 0)
+            {
+                _code.Add(LoadX(size switch { 4 => W, 2 => H, _ => B }, destination, R10, at));
+                if (size > 1)
+                    _code.Add(new EbpfInstruction(Alu | End | ToBigEndian, destination, 0, 0, (int)size * 8));
+                return;
+            }
+            if (size == 4 && k % 2 == 0)
+            {
+                _code.Add(LoadX(H, destination, R10, at));
+                _code.Add(new EbpfInstruction(Alu | End | ToBigEndian, destination, 0, 0, 16));
+                _code.Add(Alu32Imm(Lsh, destination, 16));
+                _code.Add(LoadX(H, R1, R10, at + 2));
+                _code.Add(new EbpfInstruction(Alu | End | ToBigEndian, R1, 0, 0, 16));
+                _code.Add(Alu32Reg(Or, destination, R1));
+                return;
+            }
+            _code.Add(LoadX(B, destination, R10, at));
+            for (int i = 1; i < size; i++)
+            {
+                _code.Add(Alu32Imm(Lsh, destination, 8));
+                _code.Add(LoadX(B, R1, R10, at + i));
+                _code.Add(Alu32Reg(Or, destination, R1));
+            }
         }
 
         /// <summary>probe_read_kernel(load slot, size, R3), then destination = the slot.</summary>

@@ -17,8 +17,9 @@ public sealed class EbpfMachineFault(int pc, string message) : Exception($"eBPF 
 /// <para>
 /// It also enforces what the verifier and the calling convention demand, and throws
 /// <see cref="EbpfMachineFault"/> otherwise: only R1–R3 and R10 are readable at entry, a call
-/// clobbers R1–R5, stack bytes are written before they are read, memory accesses stay in the
-/// 512-byte frame (the frame itself is never dereferenced directly), jumps go forward and land
+/// clobbers R1–R5, stack bytes are written before they are read, stack loads and stores are
+/// aligned to their size and stay in the 512-byte frame (the packet frame itself is never
+/// dereferenced directly), jumps go forward and land
 /// inside the program, and R0 holds a 32-bit value at exit. A probe read that faults is counted
 /// in <see cref="FaultedReads"/>: a correct translation checks its bounds first, so never faults.
 /// </para>
@@ -127,7 +128,7 @@ public sealed class EbpfTestMachine
                         if ((insn.OpCode & 0xe0) != 0x60)
                             throw new EbpfMachineFault(pc, $"load mode 0x{insn.OpCode & 0xe0:x2} is not BPF_MEM");
                         int size = SizeOf(insn.OpCode);
-                        int at = StackIndex(pc, Read(pc, insn.Source) + (ulong)(long)insn.Offset, size);
+                        int at = AlignedStackIndex(pc, Read(pc, insn.Source) + (ulong)(long)insn.Offset, size);
                         for (int i = 0; i < size; i++)
                         {
                             if (!_stackWritten[at + i])
@@ -149,7 +150,7 @@ public sealed class EbpfTestMachine
                         if ((insn.OpCode & 0xe0) != 0x60)
                             throw new EbpfMachineFault(pc, $"store mode 0x{insn.OpCode & 0xe0:x2} is not BPF_MEM");
                         int size = SizeOf(insn.OpCode);
-                        int at = StackIndex(pc, Read(pc, insn.Destination) + (ulong)(long)insn.Offset, size);
+                        int at = AlignedStackIndex(pc, Read(pc, insn.Destination) + (ulong)(long)insn.Offset, size);
                         ulong value = cls == 0x02 ? (ulong)(long)insn.Immediate : Read(pc, insn.Source);
                         Span<byte> bytes = stackalloc byte[8];
                         BinaryPrimitives.WriteUInt64LittleEndian(bytes, value);
@@ -171,6 +172,15 @@ public sealed class EbpfTestMachine
     }
 
     private static int SizeOf(byte opCode) => (opCode & 0x18) switch { 0x00 => 4, 0x08 => 2, 0x10 => 1, _ => 8 };
+
+    /// <summary>The verifier refuses stack loads and stores at an offset their size does not divide.</summary>
+    private int AlignedStackIndex(int pc, ulong address, int size)
+    {
+        int at = StackIndex(pc, address, size);
+        if (at % size != 0)
+            throw new EbpfMachineFault(pc, $"misaligned stack access of {size} bytes at {at - StackSize}");
+        return at;
+    }
 
     private int StackIndex(int pc, ulong address, int size)
     {

@@ -243,6 +243,8 @@ public sealed class EbpfTranslatorTests
         Assert.Throws<EbpfMachineFault>(() => machine.Run([new EbpfInstruction(0x71, 0, 1, 0, 0), new EbpfInstruction(0x95, 0, 0, 0, 0)], [1], 1));
         // Reads a stack slot nothing wrote.
         Assert.Throws<EbpfMachineFault>(() => machine.Run([new EbpfInstruction(0x61, 0, 10, -4, 0), new EbpfInstruction(0x95, 0, 0, 0, 0)], [1], 1));
+        // Stores a word at an offset 4 does not divide.
+        Assert.Throws<EbpfMachineFault>(() => machine.Run([new EbpfInstruction(0x62, 10, 0, -6, 0), new EbpfInstruction(0xb4, 0, 0, 0, 0), new EbpfInstruction(0x95, 0, 0, 0, 0)], [1], 1));
         // Uses R1 after a call clobbered it.
         EbpfInstruction[] clobber =
         [

@@ -1,0 +1,304 @@
+using System.Diagnostics;
+using KdtCapture.Bpf;
+using KdtCapture.Bpf.Programs;
+using KdtCapture.Filters;
+using KdtCapture.Filters.Cbpf;
+using KdtCapture.Filters.Ebpf;
+using KdtCapture.Testing;
+
+namespace KdtCapture.Capture.Tests.FilterTranslation;
+
+/// <summary>Kernel filter tests load many programs; they run alone so that they do not starve the others of descriptors.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class KernelFilterCollection
+{
+    public const string Name = "kernel filter translation";
+}
+
+/// <summary>
+/// Translated filters run by the kernel: the verifier accepts the translation of every corpus expression
+/// (EN10MB and RAW, optimized and not) that the translator does not refuse, and the kernel's verdict on
+/// real frames of tcpdump's test captures, whole and cut, is the reference interpreter's.
+/// </summary>
+[Collection(KernelFilterCollection.Name)]
+public sealed class KernelFilterTranslationTests
+{
+    private const string CaptureDirectory = "/work/shared/corpora/tcpdump-tests";
+    private const int Batch = 128;
+
+    private static readonly LinkType[] TapLinkTypes = [LinkType.EN10MB, LinkType.RAW];
+
+    /// <summary>A frame: the packet's bytes, how many of them are available, its wire length.</summary>
+    private sealed record Frame(byte[] Data, int Available, uint WireLength, string Source);
+
+    /// <summary>One compiled corpus expression and its translation.</summary>
+    private sealed record Case(string Expression, LinkType LinkType, bool Optimize, CbpfInstruction[] Program, EbpfFilterProgram Translated)
+    {
+        public override string ToString() => $"'{Expression}' on {LinkType}{(Optimize ? "" : " (-O)")}";
+    }
+
+    private static readonly Lazy<Dictionary<LinkType, Frame[]>> Frames = new(LoadFrames);
+
+    private static void RequireKernel()
+    {
+        if (!Environment.IsPrivilegedProcess)
+            Assert.Skip("needs root (CAP_BPF, CAP_PERFMON) to load BPF programs");
+        if (!LibPcapOracle.IsAvailable)
+            Assert.Skip("libpcap (libpcap.so.0.8) is not installed to read the captures");
+        if (!Directory.Exists(CaptureDirectory))
+            Assert.Skip("the tcpdump-tests capture corpus is not on this machine");
+    }
+
+    /// <summary>Up to two packets of every capture of the link type (RAW also takes raw IPv4/IPv6 captures), whole and cut at one pseudo-random length.</summary>
+    private static Dictionary<LinkType, Frame[]> LoadFrames()
+    {
+        var random = new Random(20251);
+        var frames = TapLinkTypes.ToDictionary(lt => lt, _ => new List<Frame>());
+        foreach (string path in Directory.EnumerateFiles(CaptureDirectory).Order(StringComparer.Ordinal))
+        {
+            if (!path.EndsWith(".pcap", StringComparison.Ordinal) && !path.EndsWith(".pcapng", StringComparison.Ordinal))
+                continue;
+            if (LibPcapOracle.ReadFile(path, out _) is not { } file || file.Packets.Count == 0)
+                continue;
+            LinkType lt = file.LinkType is LinkType.IPV4 or LinkType.IPV6 ? LinkType.RAW : file.LinkType;
+            if (!frames.TryGetValue(lt, out var list))
+                continue;
+            foreach (int i in new[] { 0, file.Packets.Count / 2 + 1 }.Where(i => i < file.Packets.Count).Distinct())
+            {
+                var packet = file.Packets[i];
+                string source = $"{Path.GetFileName(path)} #{i + 1}";
+                list.Add(new Frame(packet.Data, Math.Min(packet.Data.Length, FilterHarness.MaxFrame), packet.WireLength, source));
+                if (packet.Data.Length > 0)
+                    list.Add(new Frame(packet.Data, random.Next(Math.Min(packet.Data.Length, FilterHarness.MaxFrame)), packet.WireLength, source + " (cut)"));
+            }
+        }
+        return frames.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray());
+    }
+
+    /// <summary>The corpus expressions that compile, translated with <paramref name="options"/>; the refusals counted by reason.</summary>
+    private static List<Case> CorpusCases(EbpfTranslationOptions options, Dictionary<string, int> refused, bool unoptimizedToo = true)
+    {
+        var cases = new List<Case>();
+        foreach (var entry in FilterCorpus.Entries)
+        {
+            if (entry.ExpectError)
+                continue;
+            foreach (var lt in TapLinkTypes)
+            {
+                foreach (bool optimize in unoptimizedToo ? new[] { true, false } : [true])
+                {
+                    CbpfInstruction[] program;
+                    try
+                    {
+                        program = FilterCompiler.Compile(entry.Expression, lt, new FilterCompileOptions { Optimize = optimize, Netmask = 0 }).ToArray();
+                    }
+                    catch (FilterCompileException)
+                    {
+                        continue;
+                    }
+                    if (EbpfTranslator.TryTranslate(program, options, out var translated, out var failure))
+                    {
+                        cases.Add(new Case(entry.Expression, lt, optimize, program, translated));
+                        continue;
+                    }
+                    string reason = failure.Failure.ToString();
+                    refused[reason] = refused.GetValueOrDefault(reason) + 1;
+                }
+            }
+        }
+        return cases;
+    }
+
+    /// <summary>Loads the cases in batches, runs each on every frame of its link type, and collects rejections and disagreements.</summary>
+    private static (int Loaded, long Runs, long Accepted, TimeSpan LoadTime, uint MaxVerified) LoadAndCompare(
+        FilterHarness harness, List<Case> cases, FrameAddressKind kind, int frameStride, List<string> problems)
+    {
+        int loaded = 0;
+        long runs = 0, accepted = 0;
+        uint maxVerified = 0;
+        var loadTime = new Stopwatch();
+        foreach (var lt in TapLinkTypes)
+        {
+            var ofType = cases.Where(c => c.LinkType == lt).ToList();
+            Frame[] frames = Frames.Value[lt];
+            for (int start = 0; start < ofType.Count; start += Batch)
+            {
+                var batch = new List<(Case Case, BpfProgram Program)>();
+                try
+                {
+                    foreach (var c in ofType.Skip(start).Take(Batch))
+                    {
+                        loadTime.Start();
+                        try
+                        {
+                            var program = harness.Load(c.Translated, kind);
+                            batch.Add((c, program));
+                            loaded++;
+                        }
+                        catch (BpfVerifierException e)
+                        {
+                            problems.Add($"{c}: the verifier refuses the translation ({c.Translated.Length} instructions): {BpfVerifierException.LastLines(e.Log, 3)}");
+                        }
+                        finally
+                        {
+                            loadTime.Stop();
+                        }
+                    }
+                    foreach (var (_, program) in batch)
+                        maxVerified = Math.Max(maxVerified, program.GetInfo().VerifiedInstructions);
+
+                    for (int f = 0; f < frames.Length; f += frameStride)
+                    {
+                        var frame = frames[f];
+                        harness.SetFrame(frame.Data);
+                        var seen = frame.Data.AsSpan(0, frame.Available);
+                        foreach (var (c, program) in batch)
+                        {
+                            uint expected = CbpfInterpreter.Run(c.Program, seen, frame.WireLength);
+                            uint actual = FilterHarness.Run(program, frame.Available, frame.WireLength);
+                            runs++;
+                            if (actual != 0)
+                                accepted++;
+                            if (actual != expected && problems.Count < 40)
+                                problems.Add($"{c}, {frame.Source} ({frame.Available}/{frame.Data.Length} bytes): kernel {actual}, reference {expected}");
+                        }
+                    }
+                }
+                finally
+                {
+                    foreach (var (_, program) in batch)
+                        program.Dispose();
+                }
+            }
+        }
+        return (loaded, runs, accepted, loadTime.Elapsed, maxVerified);
+    }
+
+    [Fact]
+    public void The_verifier_accepts_every_corpus_translation_and_the_kernel_agrees_with_the_reference()
+    {
+        RequireKernel();
+        var refused = new Dictionary<string, int>();
+        var cases = CorpusCases(EbpfTranslationOptions.Default, refused);
+        using var harness = new FilterHarness();
+        var problems = new List<string>();
+        var (loaded, runs, accepted, loadTime, maxVerified) = LoadAndCompare(harness, cases, FrameAddressKind.Scalar, 1, problems);
+
+        var output = TestContext.Current.TestOutputHelper;
+        output?.WriteLine($"{cases.Count} translations (EN10MB and RAW, optimized and not), {loaded} accepted by the verifier in {loadTime.TotalSeconds:0.0} s " +
+            $"(at most {maxVerified} instructions processed, longest translation {cases.Max(c => c.Translated.Length)}); " +
+            $"refused by the translator: {string.Join(", ", refused.Select(kv => $"{kv.Key} {kv.Value}"))}");
+        output?.WriteLine($"frames: EN10MB {Frames.Value[LinkType.EN10MB].Length}, RAW {Frames.Value[LinkType.RAW].Length}; {runs} kernel runs, {accepted} accepted");
+        Assert.True(problems.Count == 0, $"{problems.Count} problems:\n{string.Join("\n", problems)}");
+        Assert.Equal(cases.Count, loaded);
+        // Under the default size limit only loops and socket metadata keep a corpus program out of the kernel.
+        Assert.True(refused.Keys.All(r => r is nameof(EbpfTranslationFailure.BackwardJump) or nameof(EbpfTranslationFailure.KernelMetadata)),
+            string.Join(", ", refused));
+        Assert.True(cases.Count > 3000, $"only {cases.Count} translations");
+        Assert.True(accepted > runs / 50 && accepted < runs, $"{accepted} of {runs} runs accepted: a vacuous sample");
+    }
+
+    [Fact]
+    public void Verifier_pointer_frames_and_every_prefix_choice_agree_too()
+    {
+        RequireKernel();
+        using var harness = new FilterHarness();
+        var problems = new List<string>();
+        var output = TestContext.Current.TestOutputHelper;
+        foreach (var options in new[] { new EbpfTranslationOptions { PrefixBytes = 0 }, new EbpfTranslationOptions { PrefixBytes = EbpfTranslationOptions.MaxPrefixBytes } })
+        {
+            var cases = CorpusCases(options, [], unoptimizedToo: false).Where((_, i) => i % 4 == 0).ToList();
+            var (loaded, runs, _, loadTime, maxVerified) = LoadAndCompare(harness, cases, FrameAddressKind.MapValuePointer, 3, problems);
+            output?.WriteLine($"prefix {options.PrefixBytes}, frame address as a map-value pointer: {loaded} of {cases.Count} loaded in {loadTime.TotalSeconds:0.0} s " +
+                $"(at most {maxVerified} instructions processed), {runs} runs");
+            Assert.Equal(cases.Count, loaded + problems.Count(p => p.Contains("verifier", StringComparison.Ordinal)));
+        }
+        Assert.True(problems.Count == 0, $"{problems.Count} problems:\n{string.Join("\n", problems)}");
+    }
+
+    [Fact]
+    public void The_largest_translation_under_the_size_limit_verifies()
+    {
+        RequireKernel();
+        // The default limit is the reach of a 16-bit jump; the verifier must take what lies just under it.
+        // "port 1 or port 2 or ..." unoptimized grows by about 240 instructions a term.
+        var output = TestContext.Current.TestOutputHelper;
+        var unoptimized = new FilterCompileOptions { Optimize = false, Netmask = 0 };
+        EbpfFilterProgram? largest = null;
+        int terms = 0;
+        for (int n = 100; ; n += 2)
+        {
+            var program = FilterCompiler.Compile(string.Join(" or ", Enumerable.Range(1, n).Select(p => $"port {p}")), LinkType.EN10MB, unoptimized);
+            if (!EbpfTranslator.TryTranslate(program.Instructions, null, out var translated, out var failure))
+            {
+                Assert.Equal(EbpfTranslationFailure.TooLarge, failure.Failure);
+                break;
+            }
+            largest = translated;
+            terms = n;
+        }
+        Assert.NotNull(largest);
+        Assert.True(largest.Length > EbpfTranslationOptions.Default.MaxInstructions - 600, $"the largest translation has {largest.Length} instructions");
+        using var harness = new FilterHarness();
+        var watch = Stopwatch.StartNew();
+        using var loaded = harness.Load(largest, FrameAddressKind.Scalar);
+        output?.WriteLine($"{terms} ports: {largest.Length} eBPF instructions verified in {watch.ElapsedMilliseconds} ms, " +
+            $"{loaded.GetInfo().VerifiedInstructions} instructions processed (limit {EbpfTranslationOptions.Default.MaxInstructions})");
+        // UDP from port 65520 to port 7 (one of the terms), then to port 255 (past the last term).
+        byte[] udp = Convert.FromHexString("02000000000102000000000208004500001c000100004011f9cc0a0000010a000002" + "fff0" + "0007" + "00080000");
+        harness.SetFrame(udp);
+        Assert.Equal(262144u, FilterHarness.Run(loaded, udp.Length, (uint)udp.Length));
+        udp[37] = 0xff;
+        harness.SetFrame(udp);
+        Assert.Equal(terms >= 255 ? 262144u : 0u, FilterHarness.Run(loaded, udp.Length, (uint)udp.Length));
+    }
+
+    [Fact]
+    public void Time_per_filter_run_in_the_kernel_is_reported()
+    {
+        RequireKernel();
+        // A measurement for the report, not an assertion: the kernel's own run-time statistics
+        // (kernel.bpf_stats_enabled, restored afterwards) over many test runs. The empty filter
+        // (a lone ret) gives the harness's floor (map lookup and call) to subtract.
+        const string StatsSwitch = "/proc/sys/kernel/bpf_stats_enabled";
+        if (!File.Exists(StatsSwitch))
+            Assert.Skip("this kernel has no kernel.bpf_stats_enabled");
+        byte[] frame = Convert.FromHexString(
+            "0200000000010200000000020800450000340001400040061c6e0a0000010a00000201bb005000000001000000008012ffff3a1f0000020405b40103030801010402");
+        using var harness = new FilterHarness();
+        harness.SetFrame(frame);
+        var output = TestContext.Current.TestOutputHelper;
+        string[] expressions = ["", "tcp port 80", "host 10.0.0.2 and tcp[tcpflags] & tcp-syn != 0", "ip6 or udp port 53", "tcp[((tcp[12] & 0xf0) >> 2):4] = 0x47455420"];
+        const int runs = 50_000;
+        double floor = 0;
+        string before = File.ReadAllText(StatsSwitch).Trim();
+        File.WriteAllText(StatsSwitch, "1");
+        try
+        {
+            foreach (string expression in expressions)
+            {
+                var program = FilterCompiler.Compile(expression, LinkType.EN10MB);
+                uint expected = CbpfInterpreter.Run(program.Instructions, frame, (uint)frame.Length);
+                var line = new List<string>();
+                foreach (int prefix in new[] { 64, 0 })
+                {
+                    var translated = EbpfTranslator.Translate(program, new EbpfTranslationOptions { PrefixBytes = prefix });
+                    using var loaded = harness.Load(translated, FrameAddressKind.Scalar);
+                    for (int i = 0; i < runs; i++)
+                        Assert.Equal(expected, FilterHarness.Run(loaded, frame.Length, (uint)frame.Length));
+                    var info = loaded.GetInfo();
+                    double ns = info.RunCount == 0 ? double.NaN : (double)info.RunTimeNs / info.RunCount;
+                    if (expression.Length == 0 && prefix == 64)
+                        floor = ns;
+                    line.Add($"prefix {prefix}: {ns - floor:0} ns ({translated.Length} instructions, {translated.HelperCallSites} probe-read sites)");
+                }
+                output?.WriteLine($"'{expression}' ({program.Length} cBPF instructions, verdict {expected}): {string.Join("; ", line)}");
+            }
+        }
+        finally
+        {
+            File.WriteAllText(StatsSwitch, before);
+        }
+        output?.WriteLine($"floor (harness: map lookup, call, ret): {floor:0} ns per run");
+    }
+}
