@@ -16,6 +16,8 @@ internal sealed class Options
     public bool Filters { get; private set; } = true;
     public bool Aot { get; private set; } = true;
     public bool Startup { get; private set; } = true;
+    public bool Files { get; private set; } = true;
+    public int FileRounds { get; private set; } = 7;
     /// <summary>Internal: this process is the Native AOT worker the main run started.</summary>
     public bool Worker { get; private set; }
     public string? Repository { get; private set; }
@@ -28,6 +30,8 @@ internal sealed class Options
           2. filter execution on a generated capture: our IL filter vs bpf_filter (JIT process)
           3. filter execution: our fast interpreter vs bpf_filter, in a Native AOT build of this benchmark
           4. start-up: the published kdt (`kdt capture -d ip`) vs `tcpdump -d ip`
+          5. files: `kdt capture -r big.pcap -w out.pcapng 'tcp port 80'` vs tcpdump's, plain read
+             rate (--count), LZ4 write rate and ratio, on the generated capture written as a file
 
         options:
           --packets N        packets in the generated capture (default 1000000)
@@ -37,7 +41,8 @@ internal sealed class Options
           --compile-rounds N rounds of compile throughput (default 15)
           --compile-turn-ms N  minimum time per compiler per round (default 200)
           --startup-runs N   timed runs per command (default 50)
-          --only LIST        comma-separated subset of: compile,filters,aot,startup
+          --file-rounds N    timed rounds of the file commands (default 7)
+          --only LIST        comma-separated subset of: compile,filters,aot,startup,files
           --quick            a short run for trying things out (not for reporting)
           --repo DIR         the repository root (default: found from the current directory)
         """;
@@ -59,6 +64,7 @@ internal sealed class Options
                 case "--compile-rounds": o.CompileRounds = Number(); break;
                 case "--compile-turn-ms": o.CompileTurn = TimeSpan.FromMilliseconds(Number()); break;
                 case "--startup-runs": o.StartupRuns = Number(); break;
+                case "--file-rounds": o.FileRounds = Number(); break;
                 case "--repo": o.Repository = Value(); break;
                 case "--mix":
                     o.Mix = Value() switch
@@ -76,6 +82,7 @@ internal sealed class Options
                     o.CompileRounds = 5;
                     o.CompileTurn = TimeSpan.FromMilliseconds(100);
                     o.StartupRuns = 10;
+                    o.FileRounds = 3;
                     break;
                 case "--only":
                     string[] parts = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -83,7 +90,8 @@ internal sealed class Options
                     o.Filters = parts.Contains("filters");
                     o.Aot = parts.Contains("aot");
                     o.Startup = parts.Contains("startup");
-                    if (parts.Except(["compile", "filters", "aot", "startup"]).FirstOrDefault() is { } bad)
+                    o.Files = parts.Contains("files");
+                    if (parts.Except(["compile", "filters", "aot", "startup", "files"]).FirstOrDefault() is { } bad)
                         throw new ArgumentException($"--only: unknown part '{bad}'");
                     break;
                 case "-h" or "--help":

@@ -35,6 +35,7 @@ namespace KdtCapture.Benchmarks
         private const double IlTarget = 3.0;
         private const double InterpreterTarget = 1.0;
         private const double StartupTarget = 2.0;
+        private const double FilesTarget = 0.7;
 
         private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
         private readonly TextWriter _out = Console.Out;
@@ -55,7 +56,7 @@ namespace KdtCapture.Benchmarks
             // Builds first: nothing is measured while a compiler runs in this run.
             string? kdt = null, aotWorker = null;
             _out.WriteLine("Preparing");
-            if (options.Startup)
+            if (options.Startup || options.Files)
                 kdt = PrepareKdt(repository);
             if (options.Aot)
                 aotWorker = AotWorker.Publish(repository, _out);
@@ -67,7 +68,8 @@ namespace KdtCapture.Benchmarks
 
             ulong fingerprint = 0;
             Dictionary<string, long>? matches = null;
-            if (options.Filters || options.Aot)
+            string? bigFile = null;
+            if (options.Filters || options.Aot || options.Files)
             {
                 var sw = Stopwatch.StartNew();
                 SyntheticCapture capture = SyntheticCapture.Generate(options.Packets, options.Mix);
@@ -77,6 +79,8 @@ namespace KdtCapture.Benchmarks
                 if (capture.Count < 1_000_000)
                     _out.WriteLine("  note: fewer than 1,000,000 packets (--packets/--quick): not a reportable run");
                 _out.WriteLine();
+                if (options.Files)
+                    bigFile = FilesBenchmark.EnsureCaptureFile(repository, capture, fingerprint, _out);
                 if (options.Filters)
                     matches = MeasureFiltersJit(capture);
             }
@@ -85,8 +89,11 @@ namespace KdtCapture.Benchmarks
             if (aotWorker is not null)
                 MeasureAot(aotWorker, fingerprint, matches);
 
-            if (kdt is not null)
+            if (kdt is not null && options.Startup)
                 MeasureStartup(kdt, repository);
+
+            if (kdt is not null && bigFile is not null)
+                MeasureFiles(kdt, bigFile, repository);
 
             PrintSummary();
             return 0;
@@ -318,6 +325,56 @@ namespace KdtCapture.Benchmarks
             _summary.Add(("kdt start-up / tcpdump's (median wall time)", $"{ratio.Median:F2}x", $"<= {StartupTarget}x", met));
             if (!met)
                 _missed.Add("startup");
+        }
+
+        // ---------------------------------------------------------------- files
+
+        private void MeasureFiles(string kdt, string big, string repository)
+        {
+            string? tcpdump = FindTcpdump();
+            _out.WriteLine($"5. Files: whole runs of the published kdt vs tcpdump on one capture file, {options.FileRounds} timed rounds after 1 untimed, interleaved");
+            if (tcpdump is null)
+            {
+                _out.WriteLine("   tcpdump is not installed: not measured");
+                _summary.Add(("kdt -r -w 'tcp port 80' / tcpdump's", "not measured", $"<= {FilesTarget}x", null));
+                return;
+            }
+            _out.Flush();
+            FilesBenchmark.Result r = FilesBenchmark.Run(kdt, tcpdump, big, repository, options.FileRounds, _out);
+            double mb = r.FileBytes / 1e6;
+            Summary kf = Summary.Of(r.KdtFilter.Milliseconds), tf = Summary.Of(r.TcpdumpFilter.Milliseconds);
+            Summary kr = Summary.Of(r.KdtRead.Milliseconds), tr = Summary.Of(r.TcpdumpRead.Milliseconds);
+            Summary kl = Summary.Of(r.KdtLz4.Milliseconds);
+            Summary filterRatio = Paired(r.KdtFilter.Milliseconds, r.TcpdumpFilter.Milliseconds);
+            Summary readRatio = Paired(r.TcpdumpRead.Milliseconds, r.KdtRead.Milliseconds);
+            bool met = filterRatio.Median <= FilesTarget;
+            _out.WriteLine($"   input: {r.Packets:N0} packets, {mb:F0} MB classic pcap; '{FilesBenchmark.Expression}' selects {r.Selected:N0}");
+            _out.WriteLine($"   {r.KdtFilter.Name,-44} {Millis(kf)}");
+            _out.WriteLine($"   {r.TcpdumpFilter.Name,-44} {Millis(tf)}");
+            _out.WriteLine($"   kdt / tcpdump (wall time)                    {RatioText(filterRatio)}   target <= {FilesTarget}x   {Mark(met)}");
+            Summary cpuRatio = Paired(r.KdtFilter.CpuMilliseconds, r.TcpdumpFilter.CpuMilliseconds);
+            _out.WriteLine($"   CPU time (user+system, all threads): kdt {Summary.Of(r.KdtFilter.CpuMilliseconds).Median:F0} ms, tcpdump {Summary.Of(r.TcpdumpFilter.CpuMilliseconds).Median:F0} ms, kdt / tcpdump {RatioText(cpuRatio)} (less disturbed by other load)");
+            _out.WriteLine($"   {r.KdtRead.Name,-44} {Millis(kr)}   {mb / (kr.Median / 1000),6:F0} MB/s");
+            _out.WriteLine($"   {r.TcpdumpRead.Name,-44} {Millis(tr)}   {mb / (tr.Median / 1000),6:F0} MB/s");
+            _out.WriteLine($"   read rate kdt / tcpdump                      {RatioText(readRatio)}");
+            _out.WriteLine($"   {r.KdtLz4.Name,-44} {Millis(kl)}   {mb / (kl.Median / 1000),6:F0} MB/s of input; " +
+                $"LZ4 {r.Lz4Bytes / 1e6:F0} MB for {r.PcapngBytes / 1e6:F0} MB of pcapng ({(double)r.PcapngBytes / r.Lz4Bytes:F2}:1)");
+            _out.WriteLine();
+            _summary.Add(($"kdt -r -w '{FilesBenchmark.Expression}' / tcpdump's (wall time)", $"{filterRatio.Median:F2}x", $"<= {FilesTarget}x", met));
+            _summary.Add(("  (same, CPU time user+system)", $"{cpuRatio.Median:F2}x", "-", null));
+            _summary.Add(("  (plain read rate, kdt / tcpdump, --count)", $"{readRatio.Median:F2}x", "-", null));
+            _summary.Add(("  (LZ4 pcapng write: input MB/s, compression ratio)", string.Create(Inv, $"{mb / (kl.Median / 1000):F0} MB/s {(double)r.PcapngBytes / r.Lz4Bytes:F2}:1"), "-", null));
+            if (!met)
+                _missed.Add("files");
+        }
+
+        /// <summary>Median of per-round ratios a/b, with the extreme rounds.</summary>
+        private static Summary Paired(List<double> a, List<double> b)
+        {
+            var ratios = new List<double>();
+            for (int i = 0; i < Math.Min(a.Count, b.Count); i++)
+                ratios.Add(a[i] / b[i]);
+            return Summary.Of(ratios);
         }
 
         // ---------------------------------------------------------------- summary and formatting
