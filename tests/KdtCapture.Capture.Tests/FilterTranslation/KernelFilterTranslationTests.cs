@@ -216,6 +216,67 @@ public sealed class KernelFilterTranslationTests
         Assert.True(problems.Count == 0, $"{problems.Count} problems:\n{string.Join("\n", problems)}");
     }
 
+    private static CbpfInstruction S(int code, uint k = 0) => CbpfInstruction.Stmt(code, k);
+
+    private static CbpfInstruction J(int code, uint k, byte jt, byte jf) => CbpfInstruction.Jump(code, k, jt, jf);
+
+    /// <summary>
+    /// Where a JIT could part from the reference: division and modulo by zero, shifts by 32 and more,
+    /// X + k past 2^32, unaligned words, wrapping arithmetic, compares with k above 2^31, scratch memory.
+    /// </summary>
+    private static readonly (string What, CbpfInstruction[] Program)[] EdgePrograms =
+    [
+        ("division by X", [S(Cbpf.Ld | Cbpf.B | Cbpf.Abs, 1), S(Cbpf.Misc | Cbpf.Tax), S(Cbpf.Ld | Cbpf.Imm, 100), S(Cbpf.Alu | Cbpf.Div | Cbpf.X), S(Cbpf.Alu | Cbpf.Add | Cbpf.K, 1), S(Cbpf.Ret | Cbpf.A)]),
+        ("modulo by X", [S(Cbpf.Ld | Cbpf.B | Cbpf.Abs, 1), S(Cbpf.Misc | Cbpf.Tax), S(Cbpf.Ld | Cbpf.Imm, 100), S(Cbpf.Alu | Cbpf.Mod | Cbpf.X), S(Cbpf.Alu | Cbpf.Add | Cbpf.K, 1), S(Cbpf.Ret | Cbpf.A)]),
+        ("division and modulo by constants above 2^31", [S(Cbpf.Ld | Cbpf.W | Cbpf.Abs, 0), S(Cbpf.Alu | Cbpf.Div | Cbpf.K, 0x80000001), S(Cbpf.Alu | Cbpf.Add | Cbpf.K, 0xfffffff0), S(Cbpf.Alu | Cbpf.Mod | Cbpf.K, 0x90000007), S(Cbpf.Ret | Cbpf.A)]),
+        ("shifts by X", [S(Cbpf.Ld | Cbpf.B | Cbpf.Abs, 2), S(Cbpf.Misc | Cbpf.Tax), S(Cbpf.Ld | Cbpf.Imm, 0xdeadbeef), S(Cbpf.Alu | Cbpf.Lsh | Cbpf.X), S(Cbpf.St, 0), S(Cbpf.Ld | Cbpf.Imm, 0x80000001), S(Cbpf.Alu | Cbpf.Rsh | Cbpf.X), S(Cbpf.Ldx | Cbpf.Mem, 0), S(Cbpf.Alu | Cbpf.Xor | Cbpf.X), S(Cbpf.Alu | Cbpf.Or | Cbpf.K, 1), S(Cbpf.Ret | Cbpf.A)]),
+        ("shifts by constants past 31", [S(Cbpf.Ld | Cbpf.W | Cbpf.Abs, 0), S(Cbpf.Alu | Cbpf.Lsh | Cbpf.K, 33), S(Cbpf.Alu | Cbpf.Rsh | Cbpf.K, 63), S(Cbpf.Alu | Cbpf.Or | Cbpf.K, 1), S(Cbpf.Ret | Cbpf.A)]),
+        ("negation and multiplication wrap", [S(Cbpf.Ld | Cbpf.W | Cbpf.Abs, 4), S(Cbpf.Alu | Cbpf.Neg), S(Cbpf.Alu | Cbpf.Mul | Cbpf.K, 0x9e3779b9), S(Cbpf.Alu | Cbpf.Sub | Cbpf.K, 5), S(Cbpf.Ret | Cbpf.A)]),
+        ("X + k past 2^32", [S(Cbpf.Ldx | Cbpf.Imm, 0xfffffffe), S(Cbpf.Ld | Cbpf.B | Cbpf.Ind, 3), S(Cbpf.Alu | Cbpf.Or | Cbpf.K, 1), S(Cbpf.Ret | Cbpf.A)]),
+        ("indirect from the IP header length", [S(Cbpf.Ldx | Cbpf.Msh | Cbpf.B, 14), S(Cbpf.Ld | Cbpf.W | Cbpf.Ind, 13), S(Cbpf.Alu | Cbpf.Or | Cbpf.K, 1), S(Cbpf.Ret | Cbpf.A)]),
+        ("unaligned words and halves", [S(Cbpf.Ld | Cbpf.W | Cbpf.Abs, 1), S(Cbpf.Misc | Cbpf.Tax), S(Cbpf.Ld | Cbpf.W | Cbpf.Abs, 26), S(Cbpf.Alu | Cbpf.Xor | Cbpf.X), S(Cbpf.Misc | Cbpf.Tax), S(Cbpf.Ld | Cbpf.H | Cbpf.Abs, 63), S(Cbpf.Alu | Cbpf.Add | Cbpf.X), S(Cbpf.Alu | Cbpf.Or | Cbpf.K, 1), S(Cbpf.Ret | Cbpf.A)]),
+        ("compares with k above 2^31", [S(Cbpf.Ld | Cbpf.W | Cbpf.Abs, 0), J(Cbpf.Jmp | Cbpf.Jgt | Cbpf.K, 0x80000000, 0, 1), S(Cbpf.Ret | Cbpf.K, 1), J(Cbpf.Jmp | Cbpf.Jset | Cbpf.K, 0x80000001, 0, 1), S(Cbpf.Ret | Cbpf.K, 2), S(Cbpf.Ret | Cbpf.K, 3)]),
+        ("scratch memory and len", [S(Cbpf.Ld | Cbpf.Mem, 3), S(Cbpf.Ldx | Cbpf.W | Cbpf.Len), S(Cbpf.Alu | Cbpf.Add | Cbpf.X), S(Cbpf.St, 15), S(Cbpf.Ldx | Cbpf.Mem, 15), S(Cbpf.Misc | Cbpf.Txa), S(Cbpf.Alu | Cbpf.Add | Cbpf.K, 1), S(Cbpf.Ret | Cbpf.A)]),
+    ];
+
+    [Fact]
+    public void Edge_programs_give_the_reference_verdict_in_the_kernel_on_every_truncation()
+    {
+        RequireKernel();
+        var random = new Random(11);
+        using var harness = new FilterHarness();
+        var problems = new List<string>();
+        int runs = 0;
+        foreach (var (what, program) in EdgePrograms)
+        {
+            foreach (int prefix in new[] { 64, 0 })
+            {
+                var translated = EbpfTranslator.Translate(program, new EbpfTranslationOptions { PrefixBytes = prefix });
+                using var loaded = harness.Load(translated, FrameAddressKind.Scalar);
+                for (int trial = 0; trial < 4; trial++)
+                {
+                    var packet = new byte[72];
+                    random.NextBytes(packet);
+                    packet[1] = (byte)(trial == 0 ? 0 : packet[1]); // X = 0 for the divisions
+                    packet[2] = (byte)(trial switch { 0 => 0, 1 => 31, 2 => 32, _ => 200 }); // shift counts at the edge
+                    packet[14] = (byte)(0x40 | (trial * 5));
+                    harness.SetFrame(packet);
+                    for (int available = 0; available <= packet.Length; available++)
+                    {
+                        uint wire = trial == 3 ? 0xfffffff0u : (uint)available + (uint)trial;
+                        uint expected = CbpfInterpreter.Run(program, packet.AsSpan(0, available), wire);
+                        uint actual = FilterHarness.Run(loaded, available, wire);
+                        runs++;
+                        if (actual != expected && problems.Count < 20)
+                            problems.Add($"{what} (prefix {prefix}) on {available} of [{Convert.ToHexString(packet)}] wire {wire}: kernel {actual}, reference {expected}");
+                    }
+                }
+            }
+        }
+        TestContext.Current.TestOutputHelper?.WriteLine($"{EdgePrograms.Length} programs, {runs} kernel runs");
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
     [Fact]
     public void The_largest_translation_under_the_size_limit_verifies()
     {
