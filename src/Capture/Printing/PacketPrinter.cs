@@ -6,7 +6,10 @@ namespace KdtCapture.Capture.Printing;
 /// <summary>
 /// Prints packets as tcpdump 4.99 prints them: one line per packet (more with -v, -x and friends), the same
 /// text <c>tcpdump -r FILE</c> prints for Ethernet, VLAN, Linux cooked (v1, v2), raw IP, BSD loopback,
-/// ARP, IPv4, IPv6, TCP, UDP, ICMP, ICMPv6 and DNS, and a short tcpdump-like summary for the rest.
+/// ARP, IPv4, IPv6 (extension and mobility headers), TCP, UDP, ICMP, ICMPv6 and DNS; tcpdump's first line
+/// for common application and routing protocols (BOOTP/DHCP, DHCPv6, NTP, BGP, OpenFlow, RESP, Kerberos,
+/// AFS RX, HSRP, VRRP, BFD, Babel, sFlow, PTP, VXLAN, Geneve, PIM, OSPF, EIGRP, STP, AoE, ...); and a short
+/// tcpdump-like summary for the rest.
 /// </summary>
 /// <remarks>
 /// <para>
