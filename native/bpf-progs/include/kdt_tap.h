@@ -42,4 +42,95 @@ static __always_inline void kdt_fill_meta(struct kdt_skb_meta *m, struct sk_buff
 	m->cpu = bpf_get_smp_processor_id();
 }
 
+
+/* ---- the capture taps (tap_capture.bpf.c): one record per packet, link type chosen per packet ---- */
+
+/* What the record says about where the frame starts (tap_capture's link_type field). */
+#define KDT_TAP_LINK_EN10MB 1 /* at the MAC header of an Ethernet (or loopback) device */
+#define KDT_TAP_LINK_RAW 2    /* at the network header */
+#define KDT_TAP_LINK_DATA 3   /* at skb->data, for a link type forced with -y */
+
+/* force_link: 0 picks per packet; otherwise one of KDT_TAP_LINK_*. */
+#define KDT_TAP_PREFIX_MAX 64  /* header bytes before skb->data that a frame may start with */
+#define KDT_TAP_DATA_MAX 16384 /* linear bytes the untyped taps (raw_tp, kprobe) copy */
+
+#define KDT_TAP_HAS_RETVAL 1
+#define KDT_TAP_HAS_REASON 2
+#define KDT_TAP_HAS_LOCATION 4
+#define KDT_TAP_LINEAR_ONLY 8 /* bytes copied from the linear area only (untyped taps) */
+
+/* Per-CPU counters of every tap program, by index. */
+#define KDT_TAP_RUNS 0          /* program runs with an skb */
+#define KDT_TAP_FILTERED 1      /* rejected by the filter */
+#define KDT_TAP_SKIPPED 2       /* no header for the forced link type */
+#define KDT_TAP_OUTPUT_FAILED 3 /* the perf ring had no room: lost */
+#define KDT_TAP_COUNTERS 4
+
+#define ARPHRD_ETHER 1
+#define ARPHRD_LOOPBACK 772
+
+/* The record, little-endian, no padding; TapRecord.cs reads it at these offsets (a test
+ * compares them with this struct's BTF). */
+struct kdt_tap_record {
+	__u64 timestamp_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u64 skb_addr;
+	__u64 pid_tgid;
+	__u64 retval;   /* fexit: the function's return value */
+	__u64 location; /* kfree_skb: where it was freed */
+	__u32 len;      /* skb->len */
+	__u32 data_len; /* skb->data_len (paged bytes) */
+	__u32 ifindex;
+	__u32 mark;
+	__u32 netns;    /* inode of the device's (or socket's) network namespace */
+	__u32 cpu;
+	__u32 wire_len; /* the frame's length for its link type */
+	__u32 cap_len;  /* frame bytes captured: prefix_len + (data_bytes - skip) */
+	__u32 reason;   /* kfree_skb: enum skb_drop_reason */
+	__u16 protocol; /* skb->protocol, network byte order */
+	__u16 dev_type; /* skb->dev->type (ARPHRD_*), 0 without a device */
+	__u16 mac_header;
+	__u16 network_header;
+	__u16 data_offset; /* skb->data - skb->head */
+	__u8 pkt_type;
+	__u8 link_type;    /* KDT_TAP_LINK_* */
+	__u8 prefix_len;   /* frame bytes in prefix[], before skb->data */
+	__u8 flags;        /* KDT_TAP_HAS_* */
+	__u16 skip;        /* appended bytes to skip: the frame starts after skb->data */
+	__u32 data_bytes;  /* bytes appended after the record, from skb->data */
+	char comm[16];
+	__u8 prefix[KDT_TAP_PREFIX_MAX];
+};
+
+/* The kernel members the capture taps read besides kdt_bpf.h's (flavors of the kernel's
+ * structs: matched by name without the ___kdt suffix). */
+struct ns_common___kdt {
+	unsigned int inum;
+} __attribute__((preserve_access_index));
+
+struct net___kdt {
+	struct ns_common___kdt ns;
+} __attribute__((preserve_access_index));
+
+typedef struct {
+	struct net___kdt *net;
+} possible_net_t___kdt;
+
+struct net_device___kdt {
+	unsigned short type;
+	possible_net_t___kdt nd_net;
+} __attribute__((preserve_access_index));
+
+struct sock_common___kdt {
+	possible_net_t___kdt skc_net;
+} __attribute__((preserve_access_index));
+
+struct sock___kdt {
+	struct sock_common___kdt __sk_common;
+} __attribute__((preserve_access_index));
+
+struct sk_buff___kdt {
+	struct sock___kdt *sk;
+	struct net_device___kdt *dev;
+} __attribute__((preserve_access_index));
+
 #endif

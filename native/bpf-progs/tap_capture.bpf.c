@@ -1,0 +1,378 @@
+/* The capture taps behind `kdt capture -i KIND/NAME`: one program per attach kind, all
+ * sharing kdt_tap_run. Each finds the skb among its arguments (skb_arg, set by user space
+ * from BTF), picks where the frame starts (MAC header on an Ethernet device → EN10MB,
+ * else the network header → RAW, or what -y forced), runs the filter (a stub subprogram
+ * that user space replaces with the translated pcap filter, one per link type), and sends
+ * a kdt_tap_record followed by the packet bytes to the perf event array `events`.
+ *
+ * The BTF-typed taps (tp_btf, fentry, fexit) append the bytes with bpf_skb_output, which
+ * copies linear and paged data alike; raw_tp and kprobe cannot use it and copy up to
+ * KDT_TAP_DATA_MAX linear bytes with bpf_probe_read_kernel. The loader renames each
+ * program's section to the tap's target and loads only the program it needs. */
+#include "kdt_tap.h"
+
+char LICENSE[] SEC("license") = "GPL"; /* bpf_skb_output and bpf_probe_read_kernel are GPL-only */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} events SEC(".maps");
+
+struct kdt_tap_scratch {
+	struct kdt_tap_record rec;
+	__u8 data[KDT_TAP_DATA_MAX];
+};
+
+/* The record is built here: too big for the 512-byte stack the filter also needs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct kdt_tap_scratch);
+} scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, KDT_TAP_COUNTERS);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+/* Rewritten by user space before load (frozen .rodata: the verifier prunes what they rule out). */
+volatile const __u32 snap_len = 262144;
+volatile const __u32 skb_arg = 0;       /* which argument is the skb */
+volatile const __s32 retval_arg = -1;   /* fexit: the slot after the arguments */
+volatile const __s32 reason_arg = -1;   /* kfree_skb: enum skb_drop_reason */
+volatile const __s32 location_arg = -1; /* kfree_skb: the freeing location */
+volatile const __u32 force_link = 0;    /* 0 or KDT_TAP_LINK_* */
+
+/* perf records carry their size in 16 bits: keep record + bytes below it. */
+#define KDT_TAP_OUTPUT_MAX (65535 - 8 - 4 - (int)sizeof(struct kdt_tap_record))
+
+static __always_inline void kdt_count(__u32 which)
+{
+	__u64 *n = bpf_map_lookup_elem(&counters, &which);
+	if (n)
+		*n += 1;
+}
+
+/* The filter stubs: accept everything. User space replaces their code with the translated
+ * filter (calling convention of KdtCapture.Filters.Ebpf: frame address, bytes readable
+ * there, wire length → 0 to drop, else the snapshot length). The empty asm keeps clang from
+ * dropping arguments or folding the result into the caller. */
+static __noinline __u32 kdt_filter_en10mb(__u64 frame, __u32 available, __u32 wire_len)
+{
+	__u32 verdict = 0xffffffff;
+	asm volatile("" : "+r"(verdict) : "r"(frame), "r"(available), "r"(wire_len));
+	return verdict;
+}
+
+static __noinline __u32 kdt_filter_raw(__u64 frame, __u32 available, __u32 wire_len)
+{
+	__u32 verdict = 0xffffffff;
+	asm volatile("" : "+r"(verdict) : "r"(frame), "r"(available), "r"(wire_len));
+	return verdict;
+}
+
+static __noinline __u32 kdt_filter_data(__u64 frame, __u32 available, __u32 wire_len)
+{
+	__u32 verdict = 0xffffffff;
+	asm volatile("" : "+r"(verdict) : "r"(frame), "r"(available), "r"(wire_len));
+	return verdict;
+}
+
+#define KDT_READ(dst, src) bpf_probe_read_kernel(&(dst), sizeof(dst), &(src))
+
+/* A bitfield read through bpf_probe_read_kernel, shifted as the loader computed for this kernel. */
+#define KDT_READ_BITFIELD(s, field) ({                                                          \
+	unsigned long long __v = 0;                                                             \
+	bpf_probe_read_kernel(&__v, kdt_core_field_size((s)->field),                            \
+			      (const void *)(s) + kdt_core_field_offset((s)->field));           \
+	__v <<= __builtin_preserve_field_info((s)->field, BPF_FIELD_LSHIFT_U64);                \
+	__v >>= __builtin_preserve_field_info((s)->field, BPF_FIELD_RSHIFT_U64);                \
+	__v;                                                                                    \
+})
+
+static __always_inline __u32 kdt_netns(struct sk_buff *skb)
+{
+	struct sk_buff___kdt *s = (void *)skb;
+	struct net_device___kdt *dev = NULL;
+	struct sock___kdt *sk = NULL;
+	struct net___kdt *net = NULL;
+	__u32 inum = 0;
+
+	KDT_READ(dev, s->dev);
+	if (dev)
+		KDT_READ(net, dev->nd_net.net);
+	if (!net) {
+		KDT_READ(sk, s->sk);
+		if (sk)
+			KDT_READ(net, sk->__sk_common.skc_net.net);
+	}
+	if (net)
+		KDT_READ(inum, net->ns.inum);
+	return inum;
+}
+
+/* typed: the skb is a BTF pointer and bpf_skb_output may take it. */
+static __always_inline int kdt_tap_run(void *ctx, struct sk_buff *skb, __u64 retval, __u64 reason, __u64 location,
+				       __u8 flags, bool typed)
+{
+	__u32 zero = 0;
+	struct kdt_tap_scratch *sc;
+	struct kdt_tap_record *rec;
+	struct net_device *dev = NULL;
+	unsigned char *head = NULL, *data = NULL;
+	__u32 start, linear, verdict, cap, from_data, out;
+	__u16 frame_off;
+	__u8 link = 0;
+
+	if (!skb)
+		return 0;
+	sc = bpf_map_lookup_elem(&scratch, &zero);
+	if (!sc)
+		return 0;
+	rec = &sc->rec;
+	kdt_count(KDT_TAP_RUNS);
+
+	rec->timestamp_ns = bpf_ktime_get_ns();
+	rec->skb_addr = (__u64)skb;
+	rec->pid_tgid = bpf_get_current_pid_tgid();
+	rec->retval = retval;
+	rec->location = location;
+	rec->reason = (__u32)reason;
+	rec->flags = flags;
+	rec->cpu = bpf_get_smp_processor_id();
+	KDT_READ(rec->len, skb->len);
+	KDT_READ(rec->data_len, skb->data_len);
+	KDT_READ(rec->mark, skb->mark);
+	KDT_READ(rec->protocol, skb->protocol);
+	KDT_READ(rec->mac_header, skb->mac_header);
+	KDT_READ(rec->network_header, skb->network_header);
+	KDT_READ(head, skb->head);
+	KDT_READ(data, skb->data);
+	KDT_READ(dev, skb->dev);
+	rec->pkt_type = (__u8)KDT_READ_BITFIELD(skb, pkt_type);
+	rec->ifindex = 0;
+	rec->dev_type = 0;
+	if (dev) {
+		struct net_device___kdt *d = (void *)dev;
+		KDT_READ(rec->ifindex, dev->ifindex);
+		KDT_READ(rec->dev_type, d->type);
+	}
+	rec->netns = kdt_netns(skb);
+	rec->data_offset = (__u16)(data - head);
+	bpf_get_current_comm(rec->comm, sizeof(rec->comm));
+
+	/* Where the frame starts, as an offset from skb->head. */
+	bool mac_ok = rec->mac_header != KDT_HEADER_UNSET && rec->network_header != KDT_HEADER_UNSET &&
+		      (rec->dev_type == ARPHRD_ETHER || rec->dev_type == ARPHRD_LOOPBACK) &&
+		      rec->mac_header + 14 <= rec->network_header &&
+		      rec->mac_header + KDT_TAP_PREFIX_MAX >= rec->data_offset;
+	bool net_ok = rec->network_header != KDT_HEADER_UNSET &&
+		      rec->network_header + KDT_TAP_PREFIX_MAX >= rec->data_offset;
+	if (force_link == KDT_TAP_LINK_EN10MB || (force_link == 0 && mac_ok)) {
+		if (!mac_ok)
+			goto skipped;
+		link = KDT_TAP_LINK_EN10MB;
+		frame_off = rec->mac_header;
+	} else if (force_link == KDT_TAP_LINK_RAW || force_link == 0) {
+		if (!net_ok)
+			goto skipped;
+		link = KDT_TAP_LINK_RAW;
+		frame_off = rec->network_header;
+	} else {
+		link = KDT_TAP_LINK_DATA;
+		frame_off = rec->data_offset;
+	}
+	rec->link_type = link;
+
+	/* Bytes of the frame before skb->data (a MAC header already pulled), or bytes of skb->data
+	 * before the frame (the MAC header when the frame is RAW). */
+	rec->prefix_len = 0;
+	rec->skip = 0;
+	linear = rec->len - rec->data_len;
+	if (frame_off < rec->data_offset) {
+		start = rec->data_offset - frame_off;
+		if (start > KDT_TAP_PREFIX_MAX)
+			goto skipped;
+		rec->prefix_len = (__u8)start;
+		rec->wire_len = rec->len + start;
+		linear += start;
+	} else {
+		start = frame_off - rec->data_offset;
+		if (start > rec->len)
+			goto skipped;
+		rec->skip = (__u16)start;
+		rec->wire_len = rec->len - start;
+		linear = linear > start ? linear - start : 0;
+	}
+
+	if (link == KDT_TAP_LINK_EN10MB)
+		verdict = kdt_filter_en10mb((__u64)head + frame_off, linear, rec->wire_len);
+	else if (link == KDT_TAP_LINK_RAW)
+		verdict = kdt_filter_raw((__u64)head + frame_off, linear, rec->wire_len);
+	else
+		verdict = kdt_filter_data((__u64)head + frame_off, linear, rec->wire_len);
+	if (verdict == 0) {
+		kdt_count(KDT_TAP_FILTERED);
+		return 0;
+	}
+
+	cap = rec->wire_len;
+	if (cap > snap_len)
+		cap = snap_len;
+	if (cap > verdict)
+		cap = verdict;
+	if (rec->prefix_len) {
+		__u32 p = rec->prefix_len;
+		if (cap < p)
+			p = cap;
+		p &= KDT_TAP_PREFIX_MAX * 2 - 1;
+		if (p > KDT_TAP_PREFIX_MAX)
+			p = KDT_TAP_PREFIX_MAX;
+		bpf_probe_read_kernel(rec->prefix, p, head + frame_off);
+		rec->prefix_len = (__u8)p;
+	}
+	/* Bytes wanted from skb->data: the skipped ones, then the frame's after its prefix. */
+	from_data = rec->skip + (cap - rec->prefix_len);
+
+	if (typed) {
+		if (from_data > KDT_TAP_OUTPUT_MAX)
+			from_data = KDT_TAP_OUTPUT_MAX;
+		if (from_data > rec->len)
+			from_data = rec->len;
+		if (from_data < rec->skip)
+			from_data = rec->skip;
+		rec->data_bytes = from_data;
+		rec->cap_len = rec->prefix_len + from_data - rec->skip;
+		if (bpf_skb_output(skb, &events, BPF_F_CURRENT_CPU | (((__u64)from_data << 32) & BPF_F_CTXLEN_MASK),
+				   rec, sizeof(*rec)) < 0)
+			kdt_count(KDT_TAP_OUTPUT_FAILED);
+	} else {
+		__u32 lin = rec->len - rec->data_len;
+		if (from_data > lin)
+			from_data = lin;
+		if (from_data > KDT_TAP_DATA_MAX)
+			from_data = KDT_TAP_DATA_MAX;
+		if (from_data < rec->skip)
+			from_data = rec->skip;
+		from_data &= KDT_TAP_DATA_MAX * 2 - 1;
+		if (from_data > KDT_TAP_DATA_MAX)
+			from_data = KDT_TAP_DATA_MAX;
+		if (from_data && bpf_probe_read_kernel(sc->data, from_data, data) < 0)
+			from_data = 0;
+		rec->flags |= KDT_TAP_LINEAR_ONLY;
+		rec->data_bytes = from_data;
+		rec->cap_len = from_data >= rec->skip ? rec->prefix_len + from_data - rec->skip : rec->prefix_len;
+		out = sizeof(*rec) + from_data;
+		if (out > sizeof(*sc))
+			out = sizeof(*sc);
+		if (bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, sc, out) < 0)
+			kdt_count(KDT_TAP_OUTPUT_FAILED);
+	}
+	return 0;
+
+skipped:
+	kdt_count(KDT_TAP_SKIPPED);
+	return 0;
+}
+
+/* ctx[i] with i a load-time constant: every load the verifier keeps has a constant offset
+ * (it refuses variable offsets into the context). The loads are written in asm so that clang
+ * cannot merge the cases into one indexed load. */
+#define KDT_CTX_LOAD(v, ctx, off) asm volatile("%[out] = *(u64 *)(%[base] + " #off ")" : [out] "=r"(v) : [base] "r"(ctx))
+
+static __always_inline __u64 kdt_arg(u64 *ctx, __u32 i)
+{
+	__u64 v = 0;
+
+	switch (i) {
+	case 0: KDT_CTX_LOAD(v, ctx, 0); break;
+	case 1: KDT_CTX_LOAD(v, ctx, 8); break;
+	case 2: KDT_CTX_LOAD(v, ctx, 16); break;
+	case 3: KDT_CTX_LOAD(v, ctx, 24); break;
+	case 4: KDT_CTX_LOAD(v, ctx, 32); break;
+	case 5: KDT_CTX_LOAD(v, ctx, 40); break;
+	case 6: KDT_CTX_LOAD(v, ctx, 48); break;
+	case 7: KDT_CTX_LOAD(v, ctx, 56); break;
+	case 8: KDT_CTX_LOAD(v, ctx, 64); break;
+	case 9: KDT_CTX_LOAD(v, ctx, 72); break;
+	case 10: KDT_CTX_LOAD(v, ctx, 80); break;
+	case 11: KDT_CTX_LOAD(v, ctx, 88); break;
+	case 12: KDT_CTX_LOAD(v, ctx, 96); break;
+	}
+	return v;
+}
+
+static __always_inline int kdt_tap_args(u64 *ctx, bool typed)
+{
+	__u8 flags = 0;
+	__u64 retval = 0, reason = 0, location = 0;
+	struct sk_buff *skb = (struct sk_buff *)kdt_arg(ctx, skb_arg);
+
+	if (retval_arg >= 0) {
+		retval = kdt_arg(ctx, retval_arg);
+		flags |= KDT_TAP_HAS_RETVAL;
+	}
+	if (reason_arg >= 0) {
+		reason = kdt_arg(ctx, reason_arg);
+		flags |= KDT_TAP_HAS_REASON;
+	}
+	if (location_arg >= 0) {
+		location = kdt_arg(ctx, location_arg);
+		flags |= KDT_TAP_HAS_LOCATION;
+	}
+	return kdt_tap_run(ctx, skb, retval, reason, location, flags, typed);
+}
+
+SEC("tp_btf/net_dev_queue")
+int kdt_tap_tp_btf(u64 *ctx)
+{
+	return kdt_tap_args(ctx, true);
+}
+
+SEC("fentry/ip_output")
+int kdt_tap_fentry(u64 *ctx)
+{
+	return kdt_tap_args(ctx, true);
+}
+
+SEC("fexit/ip_output")
+int kdt_tap_fexit(u64 *ctx)
+{
+	return kdt_tap_args(ctx, true);
+}
+
+SEC("raw_tp/net_dev_queue")
+int kdt_tap_raw_tp(u64 *ctx)
+{
+	return kdt_tap_args(ctx, false);
+}
+
+/* x86-64 argument registers, in order (CO-RE finds them in the kernel's struct pt_regs). */
+struct pt_regs {
+	unsigned long di;
+	unsigned long si;
+	unsigned long dx;
+	unsigned long cx;
+	unsigned long r8;
+	unsigned long r9;
+} __attribute__((preserve_access_index));
+
+SEC("kprobe/ip_output")
+int kdt_tap_kprobe(struct pt_regs *regs)
+{
+	__u64 args[6];
+
+	args[0] = regs->di;
+	args[1] = regs->si;
+	args[2] = regs->dx;
+	args[3] = regs->cx;
+	args[4] = regs->r8;
+	args[5] = regs->r9;
+	if (skb_arg > 5)
+		return 0;
+	return kdt_tap_run(regs, (struct sk_buff *)args[skb_arg], 0, 0, 0, 0, false);
+}
