@@ -1896,4 +1896,192 @@ public sealed partial class PacketPrinter
             _o.Append(firstPacket + (uint)i - 1);
         }
     }
+
+    // ---- OSI over LLC: IS-IS ----
+
+    /// <summary>tcpdump's isoclns_print for IS-IS (NLPID 0x83); other NLPIDs get a summary.</summary>
+    private void OsiPrint(ReadOnlySpan<byte> p, int off, uint length)
+    {
+        _proto = "isoclns";
+        byte nlpid = U8(p, off);
+        if (nlpid != 0x83)
+        {
+            OtherSummary("OSI", length);
+            return;
+        }
+        if (_eflag)
+            _o.Append("OSI NLPID IS-IS (0x83): ");
+        if (!IsisPrint(p, off, length))
+            UnknownDataPrint(p, off, "\n\t", length);
+    }
+
+    private static string? IsisPduName(byte type) => type switch
+    {
+        15 => "L1 Lan IIH", 16 => "L2 Lan IIH", 17 => "p2p IIH", 18 => "L1 LSP", 20 => "L2 LSP", 24 => "L1 CSNP",
+        25 => "L2 CSNP", 26 => "L1 PSNP", 27 => "L2 PSNP", _ => null,
+    };
+
+    /// <summary>
+    /// tcpdump's isis_print: the common header and the PDU's identifiers on one line (with -v, the first two lines
+    /// of its -v form; the TLVs that follow there are not decoded here). False where tcpdump dumps the PDU in hex.
+    /// </summary>
+    private bool IsisPrint(ReadOnlySpan<byte> p, int off, uint length)
+    {
+        _proto = "isis";
+        if (!Has(p, off, 8) || length < 8)
+        {
+            PrintTruncated();
+            return true;
+        }
+        if (!_eflag)
+            _o.Append("IS-IS");
+        byte fixedLength = p[off + 1], version = p[off + 2], idLength = p[off + 3], type = p[off + 4];
+        byte pduVersion = p[off + 5], maxArea = p[off + 7];
+        if (version != 1)
+        {
+            _o.Append("version ");
+            _o.Append((uint)version);
+            _o.Append(" packet not supported");
+            return false;
+        }
+        if (idLength != 6 && idLength != 0)
+        {
+            _o.Append("system ID length of ");
+            _o.Append((uint)idLength);
+            _o.Append(" is not supported");
+            return false;
+        }
+        if (pduVersion != 1)
+        {
+            _o.Append("version ");
+            _o.Append((uint)pduVersion);
+            _o.Append(" packet not supported");
+            return false;
+        }
+        if (length < fixedLength)
+        {
+            _o.Append("fixed header length ");
+            _o.Append((uint)fixedLength);
+            _o.Append(" > packet length ");
+            _o.Append(length);
+            return false;
+        }
+        if (fixedLength < 8)
+        {
+            _o.Append("fixed header length ");
+            _o.Append((uint)fixedLength);
+            _o.Append(" < minimum header size 8");
+            return false;
+        }
+        if (maxArea == 255)
+        {
+            _o.Append("bad packet -- 255 areas");
+            return false;
+        }
+        string separator = _eflag ? "" : ", ";
+        string? name = IsisPduName(type);
+        if (_vflag > 0)
+        {
+            _o.Append(separator);
+            _o.Append("length ");
+            _o.Append(length);
+            _o.Append("\n\t");
+            if (name is null)
+            {
+                _o.Append("unknown, type ");
+                _o.Append((uint)type);
+            }
+            else
+                _o.Append(name);
+            _o.Append(", hlen: ");
+            _o.Append((uint)fixedLength);
+            _o.Append(", v: 1, pdu-v: 1, sys-id-len: 6 (");
+            _o.Append((uint)idLength);
+            _o.Append("), max-area: ");
+            _o.Append(maxArea == 0 ? 3u : maxArea);
+            _o.Append(" (");
+            _o.Append((uint)maxArea);
+            _o.Append(')');
+            return true;
+        }
+        _o.Append(separator);
+        if (name is null)
+        {
+            _o.Append("unknown PDU-Type ");
+            _o.Append((uint)type);
+            _o.Append(", length ");
+            _o.Append(length);
+            return true;
+        }
+        _o.Append(name);
+        int h = off + 8;
+        uint headerSize = type switch { 15 or 16 => 19, 17 => 12, 18 or 20 => 19, 24 or 25 => 25, _ => 9 };
+        if (fixedLength != 8 + headerSize)
+        {
+            _o.Append(type is 26 or 27 ? "- bogus fixed header length " : ", bogus fixed header length ");
+            _o.Append((uint)fixedLength);
+            _o.Append(" should be ");
+            _o.Append(8 + headerSize);
+            return false;
+        }
+        if (!Has(p, h, headerSize) || length < 8 + headerSize)
+        {
+            PrintTruncated();
+            return true;
+        }
+        switch (type)
+        {
+            case 15:
+            case 16:
+                _o.Append(", src-id ");
+                IsisId(p, h + 1, 6);
+                _o.Append(", lan-id ");
+                IsisId(p, h + 12, 7);
+                _o.Append(", prio ");
+                _o.Append((uint)(p[h + 11] & 0x7f));
+                break;
+            case 17:
+                _o.Append(", src-id ");
+                IsisId(p, h + 1, 6);
+                break;
+            case 18:
+            case 20:
+                _o.Append(", lsp-id ");
+                IsisId(p, h + 4, 8);
+                _o.Append(", seq 0x");
+                _o.AppendHex(U32(p, h + 12), 8);
+                _o.Append(", lifetime ");
+                _o.AppendPadded(U16(p, h + 2), 5);
+                _o.Append('s');
+                break;
+            default:
+                _o.Append(", src-id ");
+                IsisId(p, h + 2, 7);
+                break;
+        }
+        _o.Append(", length ");
+        _o.Append(length);
+        return true;
+    }
+
+    /// <summary>isis_print_id: "1921.6800.1001", then ".00" for a node id and "-00" for an LSP id.</summary>
+    private void IsisId(ReadOnlySpan<byte> p, int at, int idLength)
+    {
+        for (int i = 1; i <= 6; i++)
+        {
+            _o.AppendHexByte(p[at + i - 1]);
+            if (i is 2 or 4)
+                _o.Append('.');
+        }
+        if (idLength >= 7)
+        {
+            _o.Append('.');
+            _o.AppendHexByte(p[at + 6]);
+        }
+        if (idLength == 8)
+        {
+            _o.Append('-');
+            _o.AppendHexByte(p[at + 7]);
+        }
+    }
 }

@@ -416,7 +416,7 @@ public sealed partial class PacketPrinter
         }
         if (ssap == 0xfe && dsap == 0xfe && control == 0x03)
         {
-            OtherSummary("OSI", length);
+            OsiPrint(p, off, length);
             return hdrlen;
         }
 
