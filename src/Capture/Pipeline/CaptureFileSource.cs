@@ -18,6 +18,12 @@ public sealed class CaptureFileSourceOptions
     /// headers (time, interface, lengths), for sinks that only count (tcpdump's --count).</summary>
     public bool CarryFrameData { get; init; } = true;
 
+    /// <summary>Hand pending frames on before every read of a stream given to
+    /// <see cref="CaptureFileSource.Open(Stream, CaptureFileSourceOptions?)"/>, because the read
+    /// may block (a pipe, a socket, a terminal). Null (default): when the stream cannot seek.
+    /// A regular file never blocks for long, and batches then stay full.</summary>
+    public bool? HandOverBeforeRead { get; init; }
+
     /// <summary>Leave a stream given to <see cref="CaptureFileSource.Open(Stream, CaptureFileSourceOptions?)"/> open. Default false.</summary>
     public bool LeaveOpen { get; init; }
 
@@ -79,7 +85,7 @@ public sealed class CaptureFileSource : IFrameSource, IDisposable
     {
         ArgumentNullException.ThrowIfNull(stream);
         options ??= new CaptureFileSourceOptions();
-        var handOver = new HandOverStream(stream, options.LeaveOpen);
+        var handOver = new HandOverStream(stream, options.LeaveOpen) { Enabled = options.HandOverBeforeRead ?? !stream.CanSeek };
         CaptureReader reader;
         try
         {
@@ -236,6 +242,7 @@ public sealed class CaptureFileSource : IFrameSource, IDisposable
     private sealed class HandOverStream(Stream inner, bool leaveOpen) : Stream
     {
         public FrameProducer? Producer { get; set; }
+        public bool Enabled { get; init; } = true;
 
         public override bool CanRead => true;
         public override bool CanSeek => false;
@@ -247,7 +254,7 @@ public sealed class CaptureFileSource : IFrameSource, IDisposable
 
         public override int Read(Span<byte> buffer)
         {
-            Producer?.Flush();
+            if (Enabled) Producer?.Flush();
             return inner.Read(buffer);
         }
 

@@ -164,6 +164,8 @@ internal static class OfflineCapture
                 KeepPacketOptions = !printing || settings.Verbosity > 0,
                 // --count alone needs no packet bytes, only how many passed.
                 CarryFrameData = settings.WriteFile is not null || printing,
+                // stdin and named pipes may block between packets; regular files do not.
+                HandOverBeforeRead = !(input is FileStream { CanSeek: true }),
             });
             return true;
         }
