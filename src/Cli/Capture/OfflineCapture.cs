@@ -200,7 +200,7 @@ internal static class OfflineCapture
         {
             if (path == "-")
             {
-                sink = new CaptureFileSink(Console.OpenStandardOutput(), new CaptureWriterOptions
+                sink = new CaptureFileSink(StandardOutput.Open(), new CaptureWriterOptions
                 {
                     Format = settings.ClassicPcap ? CaptureFileFormat.Pcap : CaptureFileFormat.PcapNg,
                     Compression = CaptureCompression.None,
