@@ -107,6 +107,21 @@ public sealed class TapSource : IFrameSource, IDisposable
         return $"listening on {tap.Spec.Text}, link-type {linkType}, snapshot length {_options.SnapLength} bytes";
     }
 
+    /// <summary>Ids of the loaded programs and maps (what <c>bpftool prog/map show id N</c> takes).</summary>
+    public IReadOnlyList<uint> KernelObjectIds
+    {
+        get
+        {
+            var ids = new List<uint>();
+            foreach (LoadedTap t in _taps)
+            {
+                foreach (var p in t.Object.Programs.Values) ids.Add(p.Id);
+                foreach (var m in t.Object.Maps.Values) ids.Add(m.Id);
+            }
+            return ids;
+        }
+    }
+
     /// <summary>The kernel's counts for every tap, in <see cref="Taps"/> order.</summary>
     public IReadOnlyList<TapCounters> ReadCounters() => _taps.ConvertAll(t => t.ReadCounters());
 
