@@ -23,6 +23,17 @@ public static class TapComment
         return prefix.EndsWith("]") ? prefix : default;
     }
 
+    /// <summary>The console prefix of a tap frame's comment as UTF-8 bytes (the raw <c>opt_comment</c> value,
+    /// e.g. from <c>frame.Options.TryGet(1, out var comment)</c>): no string is made per frame.</summary>
+    public static ReadOnlySpan<byte> ConsolePrefix(ReadOnlySpan<byte> commentUtf8)
+    {
+        int first = commentUtf8.IndexOf((byte)' ');
+        if (first <= 0) return default;
+        int second = commentUtf8[(first + 1)..].IndexOf((byte)' ');
+        ReadOnlySpan<byte> prefix = second < 0 ? commentUtf8 : commentUtf8[..(first + 1 + second)];
+        return prefix.EndsWith("]"u8) ? prefix : default;
+    }
+
     /// <summary>Writes the comment of <paramref name="record"/> as UTF-8; returns its length (cut to fit).</summary>
     internal static int Format(Span<byte> destination, TapSource.LoadedTap tap, in TapRecord record, TapSource source)
     {

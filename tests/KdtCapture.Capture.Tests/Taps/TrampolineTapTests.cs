@@ -1,0 +1,94 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+using System.Xml.Linq;
+using KdtCapture.Capture.Taps;
+using KdtCapture.Filters;
+using KdtCapture.Testing;
+
+namespace KdtCapture.Capture.Tests.Taps;
+
+/// <summary>
+/// fentry, fexit and kprobe taps on ip_output: every datagram this process sends over loopback
+/// arrives once as a RAW frame (ip_output sees the IP packet before any MAC header) with the bytes
+/// that were sent, fexit with ip_output's return value. This machine refuses fentry and has no
+/// kprobes, so here they skip with the refusal; <see cref="GuestTapTests"/> runs them in the VM guest.
+/// </summary>
+[Collection(KernelTapCollection.Name)]
+public sealed class TrampolineTapTests
+{
+    private const int Datagrams = 20;
+
+    private static void RequireKind(TapKind kind)
+    {
+        TapTestKit.RequireTaps();
+        if (TapResolver.AttachKindRefusal(kind, "ip_output") is { } refusal)
+            Assert.Skip(refusal + " — this test runs in the VM guest (tests/vm)");
+    }
+
+    [Theory]
+    [InlineData("fentry/ip_output", TapKind.Fentry)]
+    [InlineData("fexit/ip_output", TapKind.Fexit)]
+    [InlineData("kprobe/ip_output", TapKind.Kprobe)]
+    public void Ip_output_sees_every_datagram_as_RAW(string spec, TapKind kind)
+    {
+        RequireKind(kind);
+        // A bound receiver: no ICMP error takes another pass through ip_output.
+        using var receiver = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        receiver.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        int port = ((IPEndPoint)receiver.LocalEndPoint!).Port;
+        using var capture = new RunningCapture(TapTestKit.Open(spec, new TapSourceOptions { Filter = $"udp dst port {port}", Immediate = true }));
+        Assert.Equal(Datagrams, TapTestKit.SendUdp(port, Datagrams, 100));
+        capture.WaitFor(Datagrams);
+        Thread.Sleep(200);
+        capture.Stop();
+
+        var frames = capture.Sink.Frames;
+        Assert.Equal(Datagrams, frames.Count);
+        for (int i = 0; i < Datagrams; i++)
+        {
+            var f = frames[i];
+            Assert.Equal(LinkType.RAW, f.LinkType);
+            Assert.Equal(128u, f.OriginalLength); // IPv4 20 + UDP 8 + 100
+            Assert.Equal(0x45, f.Data[0]);
+            Assert.Equal(17, f.Data[9]);
+            Assert.Equal(port, BinaryPrimitives.ReadUInt16BigEndian(f.Data.AsSpan(22)));
+            Assert.Equal(i, BitConverter.ToInt32(f.Data, 28)); // the datagram's own sequence number
+            Assert.StartsWith("ip_output ", f.Comment, StringComparison.Ordinal);
+            Assert.Contains($"[{Environment.ProcessId}] tid=", f.Comment, StringComparison.Ordinal);
+            if (kind == TapKind.Fexit)
+                Assert.EndsWith(" ret=0", f.Comment, StringComparison.Ordinal);
+            else
+                Assert.DoesNotContain(" ret=", f.Comment, StringComparison.Ordinal);
+        }
+    }
+}
+
+/// <summary>Runs <see cref="TrampolineTapTests"/> in the VM guest (one boot), where each must pass.</summary>
+public sealed class GuestTapTests
+{
+    [Fact]
+    public void Trampoline_and_kprobe_taps_pass_in_the_guest()
+    {
+        if (VmHarness.IsGuest)
+            Assert.Skip("already in the guest");
+        if (!Environment.IsPrivilegedProcess)
+            Assert.Skip("the guest runs the tests as root; run this as root");
+        if (!VmHarness.IsAvailable(out var reason))
+            Assert.Skip(reason);
+        string process = Environment.ProcessPath!;
+        string self = Path.GetFileNameWithoutExtension(process) == "dotnet"
+            ? $"'{process}' '{typeof(GuestTapTests).Assembly.Location}'" : $"'{process}'";
+        var result = VmHarness.RunScript(
+            $"{self} -noColor -class {typeof(TrampolineTapTests).FullName} -xml /tmp/guest-taps.xml >&2; echo @@xml; cat /tmp/guest-taps.xml",
+            TimeSpan.FromMinutes(15), TestContext.Current.CancellationToken);
+        int at = result.Stdout.IndexOf("@@xml", StringComparison.Ordinal);
+        Assert.True(at >= 0, $"the guest printed no report: {result}");
+        var report = XDocument.Parse(result.Stdout[(at + 5)..].Trim());
+        var tests = report.Descendants("test").ToList();
+        Assert.Equal(3, tests.Count);
+        foreach (var t in tests)
+            Assert.True((string?)t.Attribute("result") == "Pass",
+                $"{t.Attribute("name")}: {t.Attribute("result")} in the guest: {string.Join('\n', t.Descendants().Select(e => e.Value))}\n{result.Stderr}");
+    }
+}
