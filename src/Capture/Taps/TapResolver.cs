@@ -72,6 +72,9 @@ public sealed class TapResolverOptions
 /// </summary>
 public sealed class TapResolver
 {
+    /// <summary>Arguments a kprobe tap reads from registers (x86-64: di, si, dx, cx, r8, r9).</summary>
+    public const int KprobeRegisterArguments = 6;
+
     private const string SeeSamePackets = "tp_btf/net_dev_queue, tp_btf/netif_receive_skb or tp_btf/kfree_skb, which see the same packets";
     private readonly BtfData _btf;
     private readonly TapResolverOptions _options;
@@ -178,6 +181,8 @@ public sealed class TapResolver
             throw new TapException($"{spec.Text}: {untraceable}; tap a caller, or {SeeSamePackets}");
         int count = function.Parameters.Count;
         int skb = SkbArgument(spec, count, i => function.Parameters[i], function.FindSkbArgument(), () => Prototype(function));
+        if (spec.Kind == TapKind.Kprobe && skb >= KprobeRegisterArguments)
+            throw new TapException($"{spec.Text}: the skb is argument {skb} of '{spec.Name}', past the {KprobeRegisterArguments} passed in registers that a kprobe reads; use fentry/{spec.Text[(spec.Text.IndexOf('/') + 1)..]}");
         return new ResolvedTap
         {
             Spec = spec,
@@ -204,6 +209,8 @@ public sealed class TapResolver
             int count = function.Parameters.Count;
             int skb = spec.SkbArgument ?? function.FindSkbArgument();
             if (skb < 0 || skb >= count || !function.Parameters[skb].Type.IsPointerToStruct("sk_buff"u8))
+                continue;
+            if (spec.Kind == TapKind.Kprobe && skb >= KprobeRegisterArguments)
                 continue;
             matches.Add(new ResolvedTap
             {

@@ -62,8 +62,10 @@ public sealed class TapFileAndLossTests
     /// program (lost) and the pipeline (dropped when its batches are full); nothing goes missing
     /// unaccounted: sent = captured + reported drops, exactly.
     /// </summary>
-    [Fact]
-    public void Flood_losses_are_reported_exactly()
+    [Theory]
+    [InlineData(128, 2)]   // a small perf buffer and pipeline: losses in the kernel and the pipeline
+    [InlineData(null, 8)]  // the defaults
+    public void Flood_losses_are_reported_exactly(int? bufferKiB, int batches)
     {
         TapTestKit.RequireTaps();
         int port = TapTestKit.FreshPort();
@@ -71,12 +73,14 @@ public sealed class TapFileAndLossTests
         using var capture = new RunningCapture(TapTestKit.Open("tp_btf/net_dev_queue", new TapSourceOptions
         {
             Filter = $"udp dst port {port}",
-            BufferSizeKiB = 128,
-        }), new FramePipelineOptions { DropWhenFull = true, Batches = 2, BatchFrames = 256, StopGracePeriod = TimeSpan.FromSeconds(5) });
+            BufferSizeKiB = bufferKiB,
+        }), new FramePipelineOptions { DropWhenFull = true, Batches = batches, BatchFrames = batches == 2 ? 256 : 4096, StopGracePeriod = TimeSpan.FromSeconds(5) });
+        var clockSend = Stopwatch.StartNew();
         int sent = 0;
         var senders = Enumerable.Range(0, 2).Select(_ => new Thread(() => Interlocked.Add(ref sent, TapTestKit.SendUdp(port, perThread, 900)))).ToList();
         senders.ForEach(t => t.Start());
         senders.ForEach(t => t.Join());
+        double seconds = clockSend.Elapsed.TotalSeconds;
         // Wait until every sent packet is either delivered or counted as lost.
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < TimeSpan.FromSeconds(30))
@@ -93,6 +97,6 @@ public sealed class TapFileAndLossTests
         long kernelDrops = result.Interfaces.Total(i => i.DroppedInKernel ?? 0);
         Assert.Equal(counters.Lost, kernelDrops);
         Assert.Equal(sent, capture.Sink.Count + kernelDrops + pipelineDrops);
-        TestContext.Current.SendDiagnosticMessage($"flood: sent {sent}, captured {capture.Sink.Count}, lost in kernel {kernelDrops}, dropped in pipeline {pipelineDrops}");
+        TestContext.Current.SendDiagnosticMessage($"flood (-B {bufferKiB?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "default"}, {batches} batches): sent {sent} in {seconds:F2} s ({sent / seconds:F0}/s), captured {capture.Sink.Count}, lost in kernel {kernelDrops}, dropped in pipeline {pipelineDrops}");
     }
 }

@@ -114,6 +114,19 @@ public sealed class TapSpecTests
     }
 
     [Fact]
+    public void Kprobe_refuses_an_skb_past_the_register_arguments()
+    {
+        var resolver = Resolver();
+        // A function whose first skb argument comes after six others (found from BTF, checked by its prototype).
+        var late = Btf.Kernel.MatchFunctions(null, skbOnly: true).FirstOrDefault(f => f.FindSkbArgument() >= TapResolver.KprobeRegisterArguments);
+        if (late == default)
+            Assert.Skip("no function on this kernel takes its skb past the sixth argument");
+        string m = Refusal(resolver, "kprobe/" + late.Name);
+        Assert.Contains($"past the {TapResolver.KprobeRegisterArguments} passed in registers", m, StringComparison.Ordinal);
+        Assert.Contains("use fentry/" + late.Name, m, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Tracepoints_and_functions_are_not_mixed_up()
     {
         var resolver = Resolver();
