@@ -53,6 +53,19 @@ if ! dotnet restore KdtCapture.sln || ! dotnet build KdtCapture.sln -c Release -
     finish 0 0 0 1
 fi
 
+# The shared capture corpora sit beside the repository (../shared/corpora); every test project
+# finds them through KDT_CORPORA, and tests that need them skip, saying so, when they are absent.
+if [[ -z "${KDT_CORPORA:-}" ]]; then
+    for candidate in "$root/../shared/corpora" /work/shared/corpora; do
+        if [[ -d "$candidate/tcpdump-tests" ]]; then
+            KDT_CORPORA="$(cd "$candidate" && pwd)"
+            export KDT_CORPORA
+            break
+        fi
+    done
+fi
+say "capture corpora: ${KDT_CORPORA:-not found (corpus tests will skip)}"
+
 # The CLI tests run the kdt that users run: the one ./kdt builds (Native AOT when possible).
 if ./kdt --version >/dev/null; then
     export KDT_BINARY="$root/.build/kdt/kdt"

@@ -71,6 +71,7 @@ public sealed class CopyRulesTests
     [InlineData("output_be")]
     public void Corpus_has_copyable_and_do_not_copy_custom_data(string byteOrder)
     {
+        Corpora.Require("pcapng-conformance");
         var all = Corpora.ConformanceFiles().Where(f => f.StartsWith(byteOrder, StringComparison.Ordinal)).SelectMany(Read).ToList();
         Assert.Contains(all, b => b is CustomBlock { IsCopyable: true });
         Assert.Contains(all, b => b is CustomBlock { IsCopyable: false });

@@ -47,6 +47,8 @@ public sealed class SelectionDifferentialTests
     public void WholeCorpusSameSelectionAsTcpdump()
     {
         Tcpdump.RequireInstalled();
+        if (!Corpus.TcpdumpNames().Any())
+            Assert.Skip("the corpora are not beside the repository (../shared/corpora) and KDT_CORPORA is not set");
         var failures = new List<string>();
         int compared = 0;
         using var dir = new TempDir();
