@@ -86,6 +86,18 @@ public sealed partial class GuestKernelTests(GuestKernelTests.Guest guest, ITest
     }
 
     [Fact]
+    public void Modprobe_loads_the_guest_kernels_modules_and_network_namespaces_work()
+    {
+        // mac80211_hwsim makes as many radios as it is asked for, each with one interface.
+        var interfaces = Section("hwsim").Split('\n').Count(line => line.TrimStart().StartsWith("Interface ", StringComparison.Ordinal));
+        Assert.Equal(2, interfaces);
+        // A new namespace has its own loopback and nothing else.
+        var links = Section("netns").Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(links);
+        Assert.Contains(": lo: ", links[0], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Kdt_btf_funcs_lists_ip_output_as_the_guest_kernels_btf_has_it()
     {
         if (!File.Exists(KdtBinary()))
@@ -164,6 +176,8 @@ public sealed partial class GuestKernelTests(GuestKernelTests.Guest guest, ITest
                 sed -n "/^\[$proto\] FUNC_PROTO /,/^\[/p" /tmp/vmlinux.btf.txt
             }
             section bpftool bpftool_ip_output
+            section hwsim sh -c 'modprobe mac80211_hwsim radios=2 && iw dev'
+            section netns sh -c 'ip netns add kdt-vm-test && ip -n kdt-vm-test -o link show && ip netns del kdt-vm-test'
             section kdt-btf {{Quote(KdtBinary())}} btf funcs ip_output
             {{SelfCommand()}} -noColor {{methods}} -xml /tmp/guest-tests.xml >&2
             section guest-tests cat /tmp/guest-tests.xml
