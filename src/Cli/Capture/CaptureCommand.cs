@@ -1,5 +1,6 @@
 using System.Text;
 using KdtCapture.Capture.Interfaces;
+using KdtCapture.Capture.Taps;
 using KdtCapture.Cli.CommandLine;
 using KdtCapture.Filters;
 using KdtCapture.Filters.Cbpf;
@@ -17,7 +18,7 @@ internal static class CaptureCommand
     public const int MaximumSnaplen = 262144;
 
     private const string LiveCaptureLater =
-        "this build of kdt compiles filters (-d/-dd/-ddd) and reads capture files (-r); live capture and listing (-D, -L) come in a later version";
+        "this build of kdt does not read -V file lists or list time stamp types (-J)";
 
     public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
     {
@@ -53,7 +54,37 @@ internal static class CaptureCommand
                         settings.FilterFile = argument;
                         break;
                     case 'i':
+                        // tcpdump keeps the last -i; kdt captures on every one.
                         settings.Interface = argument;
+                        settings.Interfaces.Add(argument);
+                        break;
+                    case 'p':
+                        settings.Promiscuous = false;
+                        break;
+                    case 'B':
+                        settings.BufferKiB = CNumber.AToI(argument);
+                        if (settings.BufferKiB <= 0 || settings.BufferKiB > int.MaxValue / 1024)
+                            return Fail(stderr, $"invalid packet buffer size {argument}");
+                        break;
+                    case 'Q':
+                        settings.Direction = argument.ToLowerInvariant() switch
+                        {
+                            "in" => CaptureDirection.In,
+                            "out" => CaptureDirection.Out,
+                            "inout" => CaptureDirection.InOut,
+                            _ => null,
+                        };
+                        if (settings.Direction is null)
+                            return Fail(stderr, $"unknown capture direction `{argument}'");
+                        break;
+                    case CaptureOptionTable.ImmediateMode:
+                        settings.ImmediateMode = true;
+                        break;
+                    case 'D':
+                        settings.ListInterfaces = true;
+                        break;
+                    case 'L':
+                        settings.ListLinkTypes = true;
                         break;
                     case 'r':
                         settings.ReadFile = argument;
@@ -153,8 +184,6 @@ internal static class CaptureCommand
                         stdout.WriteLine(KdtVersion.Line);
                         return ExitCodes.Success;
                     case 'V':
-                    case 'D':
-                    case 'L':
                     case 'J':
                         settings.NeedsCaptureEngine = true;
                         break;
@@ -173,11 +202,18 @@ internal static class CaptureCommand
         if (settings.TimestampCount > 5)
             return Fail(stderr, "only -t, -tt, -ttt, -tttt and -ttttt are supported");
 
+        // tcpdump lists interfaces before looking at anything else.
+        if (settings.ListInterfaces)
+            return InterfaceListing.ListInterfaces(stdout, stderr);
+
         if (settings.ReadFile is not null && !settings.NeedsCaptureEngine)
             return OfflineCapture.Run(settings, operands, stdout, stderr);
 
-        if (settings.DumpCount == 0 || settings.NeedsCaptureEngine)
+        if (settings.NeedsCaptureEngine)
             return Fail(stderr, LiveCaptureLater, ExitCodes.NotInThisBuild);
+
+        if (settings.DumpCount == 0 || settings.ListLinkTypes)
+            return LiveCapture.Run(settings, operands, stdout, stderr);
 
         LinkType? chosen = ChooseLinkType(settings, stderr, out int failure);
         if (chosen is null)
@@ -284,7 +320,7 @@ internal static class CaptureCommand
     }
 
     /// <summary>A DESIGN.md tap spec such as "tp_btf/net_dev_queue": interface names never contain '/'.</summary>
-    private static bool LooksLikeTapSpec(string device)
+    internal static bool LooksLikeTapSpec(string device)
     {
         int slash = device.IndexOf('/');
         return slash > 0 && device[..slash] is "fentry" or "fexit" or "kprobe" or "tp_btf" or "raw_tp";
@@ -378,7 +414,15 @@ internal sealed class CaptureSettings
     public int Snaplen { get; set; } = CaptureCommand.MaximumSnaplen;
     public string? FilterFile { get; set; }
     public string? Interface { get; set; }
-    /// <summary>An option that needs live capture or interface listing (-V, -D, -L, -J).</summary>
+    /// <summary>Every -i in order (tcpdump keeps only the last; kdt captures on all of them).</summary>
+    public List<string> Interfaces { get; } = [];
+    public bool Promiscuous { get; set; } = true;
+    public int? BufferKiB { get; set; }
+    public CaptureDirection? Direction { get; set; }
+    public bool ImmediateMode { get; set; }
+    public bool ListInterfaces { get; set; }
+    public bool ListLinkTypes { get; set; }
+    /// <summary>An option this build does not implement (-V, -J).</summary>
     public bool NeedsCaptureEngine { get; set; }
 
     public string? ReadFile { get; set; }

@@ -4,17 +4,39 @@ internal static class CaptureHelp
 {
     public const string Text =
         """
-        Usage: kdt capture -r file [-w file [--pcap] [-C size] [-G seconds] [-W count] [-U]]
+        Usage: kdt capture [-i interface]... [-pU] [--immediate-mode] [-B KiB] [-Q in|out|inout]
+                           [-y linktype] [-s snaplen] [-c count] [-w file [-C size] [-G s] [-W n]]
+                           [printing options] [-F file | expression]
+               kdt capture -D | -L [-i interface]...
+               kdt capture -r file [-w file [--pcap] [-C size] [-G seconds] [-W count] [-U]]
                            [-c count] [--count] [-nqeSKl#] [-t...] [-v...] [-x|-X|-A...]
                            [--nano] [-F file | expression]
                kdt capture [-d|-dd|-ddd] [-O] [-y linktype | -i interface | -r file]
                            [-s snaplen] [-F file | expression]
 
-        Reads a capture file and prints or writes the packets that match a pcap-filter(7)
-        expression, as tcpdump -r does; or compiles the expression to classic BPF and prints
-        it as tcpdump -d/-dd/-ddd does. kdt capture takes tcpdump's options (and parses them
-        as tcpdump does: -nn, -s0, --snap=0, "ip -d"), so alias tcpdump='kdt capture' works.
-        Live capture comes in a later version.
+        Captures packets on network interfaces (through libpcap, the filter compiled by kdt and
+        run in the kernel) or reads a capture file, and prints or writes the packets that match
+        a pcap-filter(7) expression, as tcpdump does; or compiles the expression to classic BPF
+        and prints it as tcpdump -d/-dd/-ddd does. kdt capture takes tcpdump's options (and
+        parses them as tcpdump does: -nn, -s0, --snap=0, "ip -d"), so alias tcpdump='kdt capture'
+        works.
+
+        Live capture (root, or CAP_NET_RAW and CAP_NET_ADMIN):
+          -i IF                capture on IF: a name from -D, its number, or "any"
+                               (LINUX_SLL2); repeat -i to capture on several interfaces
+                               into one pcapng file (one interface block each). Without
+                               -i: the first interface -D lists
+          -D, --list-interfaces
+                               list interfaces as tcpdump does, then kdt's kernel tap kinds
+                               and whether this kernel supports them
+          -L                   list the link types of each -i (on stderr, as tcpdump)
+          -p                   not in promiscuous mode
+          -B KiB               kernel buffer size (default 2 MiB)
+          -Q in|out|inout      only packets received / sent / both
+              --immediate-mode deliver packets at once instead of in blocks
+          -y LT                the link type to capture with (see -L)
+        At the end: packets captured, received by filter, dropped by kernel (and by kdt when
+        its output could not keep up) on stderr, as tcpdump reports them.
 
         Reading and writing files:
           -r FILE              read pcap or pcapng, plain or gzip/LZ4-compressed (found
@@ -65,6 +87,9 @@ internal static class CaptureHelp
         SIGINT or SIGTERM stops cleanly: written files are complete, with statistics.
 
         Examples:
+          kdt capture -i eth0 -n 'tcp port 443'
+          kdt capture -i lo -i eth0 -w both.pcapng -C 100 udp
+          kdt capture -D
           kdt capture -n -r trace.pcapng 'tcp port 80'
           kdt capture -r trace.pcap -w web.pcapng 'tcp port 80 or tcp port 443'
           kdt capture -r trace.pcapng -w - | wireshark -k -i -

@@ -1,0 +1,86 @@
+using KdtCapture.Capture.Pipeline;
+using KdtCapture.Capture.Printing;
+using KdtCapture.PcapNg;
+
+namespace KdtCapture.Cli.Capture;
+
+/// <summary>The sinks a capture writes to, opened from tcpdump's options (-w, rotation, -U, printing).</summary>
+internal static class CaptureOutput
+{
+    /// <summary>Opens -w's file (or stdout for "-") as tcpdump would, with kdt's formats.</summary>
+    public static bool TryOpenFile(CaptureSettings settings, TextWriter stderr, Action stop, out CaptureFileSink? sink, out int failure)
+    {
+        sink = null;
+        failure = ExitCodes.Success;
+        string path = settings.WriteFile!;
+        try
+        {
+            if (path == "-")
+            {
+                sink = new CaptureFileSink(Console.OpenStandardOutput(), new CaptureWriterOptions
+                {
+                    Format = settings.ClassicPcap ? CaptureFileFormat.Pcap : CaptureFileFormat.PcapNg,
+                    Compression = CaptureCompression.None,
+                    PcapNanoseconds = settings.NanosecondPrecision,
+                    FlushEachPacket = settings.PacketBuffered,
+                }, flushAfterBatch: true);
+                return true;
+            }
+            if (Directory.Exists(path))
+            {
+                failure = CaptureCommand.Fail(stderr, $"{path}: Is a directory");
+                return false;
+            }
+            var options = new CaptureWriterOptions
+            {
+                Format = settings.ClassicPcap ? CaptureFileFormat.Pcap : null,
+                PcapNanoseconds = settings.NanosecondPrecision,
+                FlushEachPacket = settings.PacketBuffered,
+            };
+            CaptureRotationOptions? rotation = null;
+            if (settings.FileSizeLimit is not null || settings.RotateSeconds is > 0)
+            {
+                rotation = new CaptureRotationOptions
+                {
+                    FileSizeLimit = settings.FileSizeLimit,
+                    RotateSeconds = settings.RotateSeconds is > 0 ? settings.RotateSeconds : null,
+                    FileCount = settings.FileCount,
+                };
+            }
+            // A live capture hands each batch to the file as it arrives, so what was seen is on disk.
+            sink = new CaptureFileSink(path, options, rotation, flushAfterBatch: true) { OnLimitReached = stop };
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            failure = CaptureCommand.Fail(stderr, $"{path}: {CaptureCommand.DescribeFileError(e)}");
+            return false;
+        }
+    }
+
+    public static PacketPrinterOptions PrinterOptions(CaptureSettings s) => new()
+    {
+        Timestamps = s.TimestampCount switch
+        {
+            0 => TimestampFormat.TimeOfDay,
+            1 => TimestampFormat.None,
+            2 => TimestampFormat.Unix,
+            3 => TimestampFormat.DeltaSincePrevious,
+            4 => TimestampFormat.DateAndTime,
+            _ => TimestampFormat.DeltaSinceFirst,
+        },
+        Precision = s.NanosecondPrecision ? TimestampPrecision.Nanoseconds : TimestampPrecision.Microseconds,
+        Numeric = s.Numeric,
+        LinkHeader = s.LinkHeader,
+        Quiet = s.Quiet,
+        Verbosity = s.Verbosity,
+        // tcpdump's order: -X wins over -x, which wins over -A; doubled, the link header is included.
+        HexDump = s.HexAsciiCount > 0 ? (s.HexAsciiCount > 1 ? HexDumpMode.HexAndAsciiWithLinkHeader : HexDumpMode.HexAndAscii)
+            : s.HexCount > 0 ? (s.HexCount > 1 ? HexDumpMode.HexWithLinkHeader : HexDumpMode.Hex)
+            : s.AsciiCount > 0 ? (s.AsciiCount > 1 ? HexDumpMode.AsciiWithLinkHeader : HexDumpMode.Ascii)
+            : HexDumpMode.None,
+        AbsoluteTcpSequenceNumbers = s.AbsoluteSequenceNumbers,
+        DontVerifyChecksums = s.DontVerifyChecksums,
+        PacketNumbers = s.PacketNumbers,
+    };
+}

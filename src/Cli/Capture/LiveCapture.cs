@@ -1,0 +1,205 @@
+using KdtCapture.Capture.Live;
+using KdtCapture.Capture.Pipeline;
+using KdtCapture.Filters;
+using KdtCapture.Filters.Cbpf;
+
+namespace KdtCapture.Cli.Capture;
+
+/// <summary>
+/// <c>kdt capture [-i IFACE]... [-w FILE] [EXPR]</c>: tcpdump's live path on the frame pipeline.
+/// Order and words follow tcpdump 4.99: open each interface (libpcap's errors), -L, set the link
+/// type, compile the filter with our compiler for a live Linux socket and install it in the
+/// kernel, open the output, say "listening on ...", capture until -c, a stop signal or the end
+/// of rotation, then the statistics on stderr. Unlike tcpdump, several -i capture at once.
+/// </summary>
+internal static class LiveCapture
+{
+    public static int Run(CaptureSettings settings, List<string> operands, TextWriter stdout, TextWriter stderr)
+    {
+        List<string> names = settings.Interfaces.Count > 0 ? settings.Interfaces : [];
+        if (names.Count == 0)
+        {
+            // tcpdump takes the first interface pcap_findalldevs lists (-D's first line).
+            var devices = LiveInterface.List();
+            if (devices.Count == 0) return CaptureCommand.Fail(stderr, "no interfaces available for capture");
+            names = [devices[0].Name];
+        }
+        foreach (string name in names)
+        {
+            if (CaptureCommand.LooksLikeTapSpec(name))
+                return CaptureCommand.Fail(stderr, $"{name}: kernel taps are captured by kdt's tap engine, which this build does not include yet");
+        }
+
+        var options = new LiveInterfaceOptions
+        {
+            SnapLength = settings.Snaplen,
+            Promiscuous = settings.Promiscuous,
+            BufferBytes = settings.BufferKiB * 1024,
+            Immediate = settings.ImmediateMode,
+            NanosecondTimestamps = settings.NanosecondPrecision,
+            Direction = settings.Direction,
+            LinkType = settings.LinkType,
+        };
+
+        var opened = new List<LiveInterface>();
+        try
+        {
+            foreach (string name in names)
+            {
+                LiveInterface live;
+                try
+                {
+                    live = LiveInterface.Open(name, settings.ListLinkTypes ? new LiveInterfaceOptions() : options);
+                }
+                catch (LiveInterfaceException e)
+                {
+                    return CaptureCommand.Fail(stderr, e.Message);
+                }
+                catch (DllNotFoundException)
+                {
+                    return CaptureCommand.Fail(stderr, "libpcap is not installed (apt-get install libpcap0.8)");
+                }
+                opened.Add(live);
+                if (settings.ListLinkTypes)
+                {
+                    InterfaceListing.WriteLinkTypes(stderr, live.Name, live.SupportedLinkTypes());
+                    continue;
+                }
+                if (settings.LinkType is { } requested)
+                    stderr.WriteLine($"kdt: data link type {CaptureCommand.LinkTypeName(requested)}");
+            }
+            if (settings.ListLinkTypes) return ExitCodes.Success;
+
+            if (!CaptureCommand.TryGetExpression(settings, operands, out string expression, out string? expressionError))
+                return CaptureCommand.Fail(stderr, expressionError!);
+            try
+            {
+                foreach (LiveInterface live in opened)
+                    live.SetFilter(Compile(expression, live, settings.Optimize));
+            }
+            catch (FilterCompileException e)
+            {
+                return CaptureCommand.Fail(stderr, e.Message);
+            }
+            catch (LiveInterfaceException e)
+            {
+                return CaptureCommand.Fail(stderr, e.Message);
+            }
+
+            return Capture(settings, opened, expression, stdout, stderr);
+        }
+        finally
+        {
+            foreach (LiveInterface live in opened) live.Dispose();
+        }
+    }
+
+    /// <summary>The filter as tcpdump compiles it for a live Linux socket (netmask 0 unless -f, VLAN tags as metadata).</summary>
+    internal static CbpfProgram Compile(string expression, LiveInterface live, bool optimize)
+        => FilterCompiler.Compile(expression, live.LinkType, new FilterCompileOptions
+        {
+            Optimize = optimize,
+            Snaplen = live.SnapLength,
+            Netmask = 0,
+            KernelVlanTags = true,
+        });
+
+    private static int Capture(CaptureSettings settings, List<LiveInterface> interfaces, string expression, TextWriter stdout, TextWriter stderr)
+    {
+        bool printing = settings.WriteFile is null && !settings.CountOnly;
+        using var stop = new StopSignals();
+        using var finish = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
+        var sinks = new List<IFrameSink>();
+        CaptureFileSink? fileSink = null;
+        if (settings.WriteFile is not null)
+        {
+            if (!CaptureOutput.TryOpenFile(settings, stderr, () => finish.Cancel(), out fileSink, out int failure))
+                return failure;
+            sinks.Add(fileSink!);
+        }
+        else if (printing)
+        {
+            sinks.Add(new PrinterSink(stdout, CaptureOutput.PrinterOptions(settings), flushEachPacket: settings.LineBuffered || settings.PacketBuffered,
+                flushAfterBatch: true));
+        }
+        else
+        {
+            sinks.Add(new CountingSink());
+        }
+
+        var source = new LiveInterfaceSource(interfaces, expression)
+        {
+            MaxFrames = settings.PacketCount,
+            Started = () => WriteListening(stderr, settings, interfaces),
+        };
+        FramePipelineResult result;
+        try
+        {
+            result = FramePipeline.Run(source, sinks, finish.Token, new FramePipelineOptions { DropWhenFull = true });
+        }
+        finally
+        {
+            fileSink?.Dispose();
+        }
+
+        int exit = ExitCodes.Success;
+        // tcpdump ends a half-printed line when interrupted.
+        if (printing && result.Stopped)
+        {
+            stdout.WriteLine();
+            stdout.Flush();
+        }
+        if (fileSink is { LimitReached: true })
+            stderr.WriteLine($"Maximum file limit reached: {settings.FileCount}");
+        if (result.SourceError is { } error)
+        {
+            exit = ExitCodes.Failure;
+            stderr.WriteLine(error is LiveInterfaceException or IOException
+                ? $"kdt: {error.Message}"
+                : throw new InvalidOperationException("the live capture source failed", error));
+        }
+        WriteStatistics(stderr, result, source.Statistics());
+        return exit;
+    }
+
+    /// <summary>tcpdump's announcement, one "listening on" line per interface.</summary>
+    private static void WriteListening(TextWriter stderr, CaptureSettings settings, List<LiveInterface> interfaces)
+    {
+        bool first = true;
+        foreach (LiveInterface live in interfaces)
+        {
+            if (first && settings.Verbosity == 0 && settings.WriteFile is null)
+                stderr.WriteLine("kdt: verbose output suppressed, use -v[v]... for full protocol decode");
+            else
+                stderr.Write("kdt: ");
+            first = false;
+            stderr.Write($"listening on {live.Name}");
+            stderr.Write(LinkTypes.GetName(live.LinkType) is { } name
+                ? $", link-type {name} ({LinkTypes.GetDescription(live.LinkType)})"
+                : $", link-type {(int)live.LinkType}");
+            stderr.WriteLine($", snapshot length {live.SnapLength} bytes");
+        }
+        stderr.Flush();
+    }
+
+    /// <summary>tcpdump's info(1) lines, summed over the interfaces, and what kdt's own pipeline dropped.</summary>
+    internal static void WriteStatistics(TextWriter stderr, FramePipelineResult result, IReadOnlyList<LiveInterfaceStatistics> kernel)
+    {
+        long received = 0, dropped = 0, interfaceDropped = 0;
+        foreach (LiveInterfaceStatistics s in kernel)
+        {
+            received += s.Received;
+            dropped += s.Dropped;
+            interfaceDropped += s.InterfaceDropped;
+        }
+        long pipelineDropped = result.Interfaces.Total(i => i.DroppedInPipeline);
+        stderr.WriteLine(Packets(result.FramesDelivered, "captured"));
+        stderr.WriteLine(Packets(received, "received by filter"));
+        stderr.WriteLine(Packets(dropped, "dropped by kernel"));
+        if (interfaceDropped != 0) stderr.WriteLine(Packets(interfaceDropped, "dropped by interface"));
+        if (pipelineDropped != 0) stderr.WriteLine(Packets(pipelineDropped, "dropped by kdt (output could not keep up)"));
+        stderr.Flush();
+    }
+
+    private static string Packets(long n, string what) => $"{n} packet{(n == 1 ? "" : "s")} {what}";
+}
