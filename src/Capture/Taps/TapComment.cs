@@ -1,4 +1,5 @@
-using System.Text.Unicode;
+using System.Globalization;
+using System.Text;
 
 namespace KdtCapture.Capture.Taps;
 
@@ -35,6 +36,8 @@ public static class TapComment
     }
 
     /// <summary>Writes the comment of <paramref name="record"/> as UTF-8; returns its length (cut to fit).</summary>
+    /// <remarks>Numbers are formatted with each type's own TryFormat, not an interpolated handler: no
+    /// boxing at any JIT tier, nothing allocated per frame.</remarks>
     internal static int Format(Span<byte> destination, TapSource.LoadedTap tap, in TapRecord record, TapSource source)
     {
         int at = 0;
@@ -43,9 +46,14 @@ public static class TapComment
         ReadOnlySpan<byte> comm = record.Comm;
         for (int i = 0; i < comm.Length && at < destination.Length; i++)
             destination[at++] = comm[i] is >= 0x20 and < 0x7f and not (byte)' ' ? comm[i] : (byte)'?';
-        if (!Utf8.TryWrite(destination[at..], $"[{record.ProcessId}] tid={record.ThreadId} cpu={record.Cpu} ifindex={record.InterfaceIndex}", out int w))
-            return at;
-        at += w;
+        Append(destination, ref at, "["u8);
+        Number(destination, ref at, record.ProcessId);
+        Append(destination, ref at, "] tid="u8);
+        Number(destination, ref at, record.ThreadId);
+        Append(destination, ref at, " cpu="u8);
+        Number(destination, ref at, (uint)record.Cpu);
+        Append(destination, ref at, " ifindex="u8);
+        Number(destination, ref at, (uint)record.InterfaceIndex);
         ReadOnlySpan<byte> device = source.DeviceName(record.InterfaceIndex, record.NetnsInode);
         if (!device.IsEmpty)
         {
@@ -53,33 +61,57 @@ public static class TapComment
             Append(destination, ref at, device);
             Append(destination, ref at, ")"u8);
         }
-        if (!Utf8.TryWrite(destination[at..], $" netns={record.NetnsInode} skb=0x{record.SkbAddress:x} len={record.SkbLength} mark=0x{record.Mark:x}", out w))
-            return at;
-        at += w;
+        Append(destination, ref at, " netns="u8);
+        Number(destination, ref at, record.NetnsInode);
+        Append(destination, ref at, " skb=0x"u8);
+        Hex(destination, ref at, record.SkbAddress);
+        Append(destination, ref at, " len="u8);
+        Number(destination, ref at, record.SkbLength);
+        Append(destination, ref at, " mark=0x"u8);
+        Hex(destination, ref at, record.Mark);
         byte flags = record.Flags;
         if ((flags & TapRecord.HasReturnValue) != 0)
         {
-            if (!Utf8.TryWrite(destination[at..], $" ret={(long)record.ReturnValue}", out w))
-                return at;
-            at += w;
+            Append(destination, ref at, " ret="u8);
+            long ret = (long)record.ReturnValue;
+            if (ret.TryFormat(destination[at..], out int w, default, CultureInfo.InvariantCulture)) at += w;
         }
         if ((flags & TapRecord.HasReason) != 0)
         {
+            Append(destination, ref at, " reason="u8);
             string? reason = source.ReasonName(record.Reason);
-            bool ok = reason is null
-                ? Utf8.TryWrite(destination[at..], $" reason={record.Reason}", out w)
-                : Utf8.TryWrite(destination[at..], $" reason={reason}", out w);
-            if (!ok) return at;
-            at += w;
+            if (reason is null)
+                Number(destination, ref at, record.Reason);
+            else if (Encoding.UTF8.TryGetBytes(reason, destination[at..], out int w))
+                at += w;
         }
         if ((flags & TapRecord.HasLocation) != 0 && record.Location != 0)
         {
-            bool ok = source.Symbols.TryResolve(record.Location, out string symbol, out ulong offset)
-                ? Utf8.TryWrite(destination[at..], $" location={symbol}+0x{offset:x}", out w)
-                : Utf8.TryWrite(destination[at..], $" location=0x{record.Location:x}", out w);
-            if (ok) at += w;
+            Append(destination, ref at, " location="u8);
+            if (source.Symbols.TryResolve(record.Location, out string symbol, out ulong offset) &&
+                Encoding.UTF8.TryGetBytes(symbol, destination[at..], out int w))
+            {
+                at += w;
+                Append(destination, ref at, "+0x"u8);
+                Hex(destination, ref at, offset);
+            }
+            else
+            {
+                Append(destination, ref at, "0x"u8);
+                Hex(destination, ref at, record.Location);
+            }
         }
         return at;
+    }
+
+    private static void Number(Span<byte> destination, ref int at, ulong value)
+    {
+        if (value.TryFormat(destination[at..], out int written, default, CultureInfo.InvariantCulture)) at += written;
+    }
+
+    private static void Hex(Span<byte> destination, ref int at, ulong value)
+    {
+        if (value.TryFormat(destination[at..], out int written, "x", CultureInfo.InvariantCulture)) at += written;
     }
 
     private static void Append(Span<byte> destination, ref int at, ReadOnlySpan<byte> bytes)
