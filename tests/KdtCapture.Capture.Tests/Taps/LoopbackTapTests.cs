@@ -132,6 +132,20 @@ public sealed class LoopbackTapTests
         }
     }
 
+    /// <summary>-y with a link type other than EN10MB/RAW: frames start at skb->data and carry that link type
+    /// (on loopback's transmit path skb->data is the MAC header, so the bytes are tcpdump's).</summary>
+    [Fact]
+    public void Other_forced_link_types_start_at_skb_data()
+    {
+        TapTestKit.RequireTaps();
+        // No filter (an 802.11 filter would not match these bytes): the test picks its own frames out.
+        var (frames, oracle, _, _) = CaptureWithOracle("tp_btf/net_dev_queue", "", new TapSourceOptions { LinkType = LinkType.IEEE802_11 }, count: 5);
+        var expected = oracle.Select(Convert.ToHexString).ToHashSet();
+        var mine = frames.Where(f => expected.Contains(Convert.ToHexString(f.Data))).ToList();
+        Assert.Equal(5, mine.Count);
+        Assert.All(frames, f => Assert.Equal(LinkType.IEEE802_11, f.LinkType));
+    }
+
     [Fact]
     public void The_kernel_filter_drops_what_it_should()
     {
