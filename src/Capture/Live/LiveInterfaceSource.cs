@@ -95,18 +95,33 @@ public sealed class LiveInterfaceSource : IFrameSource
             Started?.Invoke();
             while (!cancellationToken.IsCancellationRequested)
             {
-                // Everything read so far reaches the sinks before this thread may sleep.
-                producer.Flush();
                 int ready;
                 fixed (LibC.PollFd* p = fds)
-                    ready = LibC.Poll(p, (nuint)fds.Length, timeout);
+                {
+                    ready = LibC.Poll(p, (nuint)fds.Length, 0);
+                    if (ready == 0)
+                    {
+                        // Nothing more yet: what was read reaches the sinks before this thread sleeps
+                        // (handing over per wake-up instead would spend a batch on every packet).
+                        producer.Flush();
+                        ready = LibC.Poll(p, (nuint)fds.Length, timeout);
+                    }
+                }
                 if (ready < 0)
                 {
                     int errno = Marshal.GetLastPInvokeError();
                     if (errno == LibC.Eintr) continue;
                     throw new IOException($"poll: error {errno}");
                 }
-                if (fds[count].Revents != 0) break;
+                if (fds[count].Revents != 0)
+                {
+                    // Asked to stop: take what the kernel already handed over, then end.
+                    for (int i = 0; i < count; i++)
+                    {
+                        if (!ReadReady(producer, i, pcaps[i], limit)) return;
+                    }
+                    break;
+                }
                 for (int i = 0; i < count; i++)
                 {
                     // Without a required timeout poll is exact; with one, look at every interface.
