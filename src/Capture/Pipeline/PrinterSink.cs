@@ -2,6 +2,9 @@ using KdtCapture.Capture.Printing;
 
 namespace KdtCapture.Capture.Pipeline;
 
+/// <summary>Text to print before a frame's tcpdump line (after its time stamp), as UTF-8; empty for none.</summary>
+public delegate ReadOnlySpan<byte> FramePrefix(in Frame frame);
+
 /// <summary>Prints frames as tcpdump prints them (see <see cref="PacketPrinter"/>).</summary>
 public sealed class PrinterSink : IFrameSink
 {
@@ -29,6 +32,12 @@ public sealed class PrinterSink : IFrameSink
 
     public PacketPrinter Printer => _printer;
 
+    /// <summary>
+    /// Per-frame prefix, e.g. a kernel tap's function and process ("ip_output curl[1234]"), so a
+    /// line says where in the stack and for whom the packet was seen.
+    /// </summary>
+    public FramePrefix? Prefix { get; init; }
+
     public void Consume(FrameBatch batch, FrameInterfaces interfaces)
     {
         ArgumentNullException.ThrowIfNull(batch);
@@ -49,11 +58,12 @@ public sealed class PrinterSink : IFrameSink
                 }
                 string? name = _names ? interfaces[frame.InterfaceIndex].Description.Name : null;
                 _printer.Print(frame.LinkType, frame.TimestampNanoseconds, frame.Data, frame.OriginalLength,
-                    new PacketAnnotations(comments, flags, name));
+                    Prefix is null ? default : Prefix(frame), new PacketAnnotations(comments, flags, name));
             }
             else
             {
-                _printer.Print(frame.LinkType, frame.TimestampNanoseconds, frame.Data, frame.OriginalLength);
+                _printer.Print(frame.LinkType, frame.TimestampNanoseconds, frame.Data, frame.OriginalLength,
+                    Prefix is null ? default : Prefix(frame));
             }
             if (_flushEachPacket) _output.Flush();
         }

@@ -92,10 +92,18 @@ public sealed partial class PacketPrinter
     /// <param name="annotations">pcapng comments, flags and interface name, if any.</param>
     public void Print(LinkType linkType, long timestampNanoseconds, ReadOnlySpan<byte> data, long originalLength,
         in PacketAnnotations annotations = default)
+        => Print(linkType, timestampNanoseconds, data, originalLength, prefixUtf8: default, annotations);
+
+    /// <summary>
+    /// Prints one packet with <paramref name="prefixUtf8"/> (UTF-8 text, e.g. a kernel tap's
+    /// "ip_output curl[1234]") after the time stamp, where tcpdump -i any puts the interface.
+    /// </summary>
+    public void Print(LinkType linkType, long timestampNanoseconds, ReadOnlySpan<byte> data, long originalLength,
+        ReadOnlySpan<byte> prefixUtf8, in PacketAnnotations annotations = default)
     {
         if (_writer is null)
             throw new InvalidOperationException("This printer has no writer; use Format, or construct it with a TextWriter.");
-        FormatPacket(linkType, timestampNanoseconds, data, originalLength, annotations);
+        FormatPacket(linkType, timestampNanoseconds, data, originalLength, annotations, prefixUtf8);
         _writer.Write(_o.Span);
     }
 
@@ -108,7 +116,7 @@ public sealed partial class PacketPrinter
     }
 
     private void FormatPacket(LinkType linkType, long timestampNanoseconds, ReadOnlySpan<byte> data, long originalLength,
-        in PacketAnnotations annotations)
+        in PacketAnnotations annotations, ReadOnlySpan<byte> prefixUtf8 = default)
     {
         _o.Clear();
         _packetCount++;
@@ -130,6 +138,15 @@ public sealed partial class PacketPrinter
         if (Options.InterfaceNames && annotations.InterfaceName is { } ifName)
         {
             _o.Append(ifName);
+            _o.Append(' ');
+        }
+        if (!prefixUtf8.IsEmpty)
+        {
+            // Short (a function and a process name); decoded on the stack, nothing allocated.
+            Span<char> chars = stackalloc char[256];
+            ReadOnlySpan<byte> text = prefixUtf8.Length <= chars.Length ? prefixUtf8 : prefixUtf8[..chars.Length];
+            int n = System.Text.Encoding.UTF8.GetChars(text, chars);
+            _o.Append(chars[..n]);
             _o.Append(' ');
         }
 

@@ -8,7 +8,9 @@ namespace KdtCapture.Cli.Capture;
 internal static class CaptureOutput
 {
     /// <summary>Opens -w's file (or stdout for "-") as tcpdump would, with kdt's formats.</summary>
-    public static bool TryOpenFile(CaptureSettings settings, TextWriter stderr, Action stop, out CaptureFileSink? sink, out int failure)
+    /// <param name="flushAfterBatch">Hand each batch to the file as it arrives (live captures, so what was
+    /// seen is on disk; reading a file, only with -U).</param>
+    public static bool TryOpenFile(CaptureSettings settings, TextWriter stderr, Action stop, bool flushAfterBatch, out CaptureFileSink? sink, out int failure)
     {
         sink = null;
         failure = ExitCodes.Success;
@@ -17,13 +19,13 @@ internal static class CaptureOutput
         {
             if (path == "-")
             {
-                sink = new CaptureFileSink(Console.OpenStandardOutput(), new CaptureWriterOptions
+                sink = new CaptureFileSink(StandardOutput.Open(), new CaptureWriterOptions
                 {
                     Format = settings.ClassicPcap ? CaptureFileFormat.Pcap : CaptureFileFormat.PcapNg,
                     Compression = CaptureCompression.None,
                     PcapNanoseconds = settings.NanosecondPrecision,
                     FlushEachPacket = settings.PacketBuffered,
-                }, flushAfterBatch: true);
+                }, flushAfterBatch: flushAfterBatch);
                 return true;
             }
             if (Directory.Exists(path))
@@ -47,8 +49,7 @@ internal static class CaptureOutput
                     FileCount = settings.FileCount,
                 };
             }
-            // A live capture hands each batch to the file as it arrives, so what was seen is on disk.
-            sink = new CaptureFileSink(path, options, rotation, flushAfterBatch: true) { OnLimitReached = stop };
+            sink = new CaptureFileSink(path, options, rotation, flushAfterBatch: flushAfterBatch) { OnLimitReached = stop };
             return true;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -150,14 +150,18 @@ internal static class LiveCapture
         CaptureFileSink? fileSink = null;
         if (settings.WriteFile is not null)
         {
-            if (!CaptureOutput.TryOpenFile(settings, stderr, () => finish.Cancel(), out fileSink, out int failure))
+            if (!CaptureOutput.TryOpenFile(settings, stderr, () => finish.Cancel(), flushAfterBatch: true, out fileSink, out int failure))
                 return failure;
             sinks.Add(fileSink!);
         }
         else if (printing)
         {
             sinks.Add(new PrinterSink(stdout, CaptureOutput.PrinterOptions(settings), flushEachPacket: settings.LineBuffered || settings.PacketBuffered,
-                flushAfterBatch: true));
+                flushAfterBatch: true)
+            {
+                // Tap frames carry their function and process in their comment: "ip_output curl[1234] IP ...".
+                Prefix = taps is null ? null : TapCapture.ConsolePrefix,
+            });
         }
         else
         {

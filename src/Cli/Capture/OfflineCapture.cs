@@ -67,13 +67,13 @@ internal static class OfflineCapture
             CaptureFileSink? fileSink = null;
             if (settings.WriteFile is not null)
             {
-                if (!TryOpenOutput(settings, stderr, () => finish.Cancel(), out fileSink, out failure))
+                if (!CaptureOutput.TryOpenFile(settings, stderr, () => finish.Cancel(), flushAfterBatch: settings.PacketBuffered, out fileSink, out failure))
                     return failure;
                 sinks.Add(fileSink!);
             }
             else if (printing)
             {
-                sinks.Add(new PrinterSink(stdout, PrinterOptions(settings), flushEachPacket: settings.LineBuffered,
+                sinks.Add(new PrinterSink(stdout, CaptureOutput.PrinterOptions(settings), flushEachPacket: settings.LineBuffered,
                     flushAfterBatch: !Console.IsOutputRedirected));
             }
             if (counter is not null)
@@ -190,82 +190,6 @@ internal static class OfflineCapture
         counted.Dispose();
         return false;
     }
-
-    private static bool TryOpenOutput(CaptureSettings settings, TextWriter stderr, Action stop, out CaptureFileSink? sink, out int failure)
-    {
-        sink = null;
-        failure = ExitCodes.Success;
-        string path = settings.WriteFile!;
-        try
-        {
-            if (path == "-")
-            {
-                sink = new CaptureFileSink(StandardOutput.Open(), new CaptureWriterOptions
-                {
-                    Format = settings.ClassicPcap ? CaptureFileFormat.Pcap : CaptureFileFormat.PcapNg,
-                    Compression = CaptureCompression.None,
-                    PcapNanoseconds = settings.NanosecondPrecision,
-                    FlushEachPacket = settings.PacketBuffered,
-                }, flushAfterBatch: settings.PacketBuffered);
-                return true;
-            }
-            if (Directory.Exists(path))
-            {
-                failure = CaptureCommand.Fail(stderr, $"{path}: Is a directory");
-                return false;
-            }
-            var options = new CaptureWriterOptions
-            {
-                Format = settings.ClassicPcap ? CaptureFileFormat.Pcap : null,
-                // As tcpdump: without --nano a pcap file holds microseconds.
-                PcapNanoseconds = settings.NanosecondPrecision,
-                FlushEachPacket = settings.PacketBuffered,
-            };
-            CaptureRotationOptions? rotation = null;
-            if (settings.FileSizeLimit is not null || settings.RotateSeconds is > 0)
-            {
-                rotation = new CaptureRotationOptions
-                {
-                    FileSizeLimit = settings.FileSizeLimit,
-                    RotateSeconds = settings.RotateSeconds is > 0 ? settings.RotateSeconds : null,
-                    FileCount = settings.FileCount,
-                };
-            }
-            sink = new CaptureFileSink(path, options, rotation, flushAfterBatch: settings.PacketBuffered) { OnLimitReached = stop };
-            return true;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            failure = CaptureCommand.Fail(stderr, $"{path}: {CaptureCommand.DescribeFileError(e)}");
-            return false;
-        }
-    }
-
-    private static PacketPrinterOptions PrinterOptions(CaptureSettings s) => new()
-    {
-        Timestamps = s.TimestampCount switch
-        {
-            0 => TimestampFormat.TimeOfDay,
-            1 => TimestampFormat.None,
-            2 => TimestampFormat.Unix,
-            3 => TimestampFormat.DeltaSincePrevious,
-            4 => TimestampFormat.DateAndTime,
-            _ => TimestampFormat.DeltaSinceFirst,
-        },
-        Precision = s.NanosecondPrecision ? TimestampPrecision.Nanoseconds : TimestampPrecision.Microseconds,
-        Numeric = s.Numeric,
-        LinkHeader = s.LinkHeader,
-        Quiet = s.Quiet,
-        Verbosity = s.Verbosity,
-        // tcpdump's order: -X wins over -x, which wins over -A; doubled, the link header is included.
-        HexDump = s.HexAsciiCount > 0 ? (s.HexAsciiCount > 1 ? HexDumpMode.HexAndAsciiWithLinkHeader : HexDumpMode.HexAndAscii)
-            : s.HexCount > 0 ? (s.HexCount > 1 ? HexDumpMode.HexWithLinkHeader : HexDumpMode.Hex)
-            : s.AsciiCount > 0 ? (s.AsciiCount > 1 ? HexDumpMode.AsciiWithLinkHeader : HexDumpMode.Ascii)
-            : HexDumpMode.None,
-        AbsoluteTcpSequenceNumbers = s.AbsoluteSequenceNumbers,
-        DontVerifyChecksums = s.DontVerifyChecksums,
-        PacketNumbers = s.PacketNumbers,
-    };
 
     /// <summary>Counts what was read, so a file too short for any header is reported in libpcap's words.</summary>
     private sealed class ReadCountingStream(Stream inner) : Stream
