@@ -73,6 +73,10 @@ internal sealed class Block
     public uint LongJf;
     /// <summary>Linearizer: the block's position in the program.</summary>
     public int Offset;
+    /// <summary>Linearizer: live statements, counted before the layout.</summary>
+    public int LiveStatements;
+    /// <summary>Linearizer: whether a live statement is a conditional jump inside the list.</summary>
+    public bool LocalJumps;
     /// <summary>While generating code: which of jt/jf is still an unresolved back-link (libpcap's "sense").</summary>
     public bool Sense;
     /// <summary>While generating code: the entry block of the expression this block ends.</summary>

@@ -74,7 +74,9 @@ internal static class IcodeLinearizer
                 if (b is null || _ic.IsMarked(b))
                     continue;
                 _ic.Mark(b);
-                n += LiveLength(b.Stmts) + 1 + (int)b.LongJt + (int)b.LongJf;
+                int live = LiveLength(b.Stmts, out b.LocalJumps);
+                b.LiveStatements = live;
+                n += live + 1 + (int)b.LongJt + (int)b.LongJf;
                 _walk.Push(b.Jf);
                 _walk.Push(b.Jt);
             }
@@ -127,12 +129,15 @@ internal static class IcodeLinearizer
 
         private bool EmitBlock(Block p, CbpfInstruction[] program, ref int tail)
         {
-            int slen = LiveLength(p.Stmts);
+            // Counted by CountInstructions just before, for the same blocks.
+            int slen = p.LiveStatements;
             tail -= slen + 1 + (int)p.LongJt + (int)p.LongJf;
             int dst = tail;
             p.Offset = dst;
 
-            bool hasLocalJumps = IndexCells(p.Stmts, slen);
+            bool hasLocalJumps = p.LocalJumps;
+            if (hasLocalJumps)
+                IndexCells(p.Stmts, slen);
 
             int off = 0;
             for (Slist? src = p.Stmts; src is not null; src = src.Next)
@@ -202,22 +207,15 @@ internal static class IcodeLinearizer
 
         /// <summary>
         /// libpcap's table of the list's first <paramref name="slen"/> cells, deleted ones included
-        /// (while jump offsets count live statements only). True if the list has a conditional jump.
+        /// (while jump offsets count live statements only), for a list with a conditional jump.
         /// </summary>
-        private bool IndexCells(Slist? list, int slen)
+        private void IndexCells(Slist? list, int slen)
         {
-            Slist? s = list;
-            while (s is not null && (s.S.Code == Atoms.Nop || Class(s.S.Code) != Jmp || s.S.Code == (Jmp | Ja)))
-                s = s.Next;
-            if (s is null)
-                return false;
-
             if (_cells.Length < slen)
                 _cells = new Slist?[Math.Max(slen, _cells.Length * 2)];
-            s = list;
+            Slist? s = list;
             for (int i = 0; i < slen && s is not null; i++, s = s.Next)
                 _cells[i] = s;
-            return true;
         }
 
         private void ResolveLocalJump(Stmt s, int slen, int off, out byte jt, out byte jf)
@@ -259,14 +257,21 @@ internal static class IcodeLinearizer
         private static FilterCompileException LocalJumpError(string what, int off) =>
             new($"{what} for block-local relative jump: off={off}");
 
-        private static int LiveLength(Slist? s)
+        /// <summary>Live statements of a list, and whether one is a conditional jump (protochain's lists).</summary>
+        private static int LiveLength(Slist? s, out bool localJumps)
         {
             int n = 0;
+            bool jumps = false;
             for (; s is not null; s = s.Next)
             {
-                if (s.S.Code != Atoms.Nop)
+                int code = s.S.Code;
+                if (code != Atoms.Nop)
+                {
                     n++;
+                    jumps |= Class(code) == Jmp && code != (Jmp | Ja);
+                }
             }
+            localJumps = jumps;
             return n;
         }
     }

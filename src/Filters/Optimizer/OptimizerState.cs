@@ -89,10 +89,8 @@ internal sealed partial class OptimizerState
     private Block[] _blocks = [];
     private Node[] _nodes = [];
 
+    /// <summary>Statement slots; block i's are its list's cells in order, so writing back walks the list again.</summary>
     private StmtSlot[] _stmts = [];
-    /// <summary>The list cell of each slot, for writing the result back.</summary>
-    private Slist[] _cells = [];
-    private int _stmtCount;
 
     private int[] _levelHead = [];
     private int _visitStamp;
@@ -154,7 +152,6 @@ internal sealed partial class OptimizerState
     public void Release()
     {
         Array.Clear(_blocks, 0, _n);
-        Array.Clear(_cells, 0, _stmtCount);
         _ic = null!;
         t_cached = this;
     }
@@ -206,15 +203,10 @@ internal sealed partial class OptimizerState
             for (Slist? s = b.Stmts; s is not null; s = s.Next)
             {
                 if (statements == _stmts.Length)
-                {
-                    int size = Math.Max(64, statements * 2);
-                    Array.Resize(ref _stmts, size);
-                    Array.Resize(ref _cells, size);
-                }
+                    Array.Resize(ref _stmts, Math.Max(64, statements * 2));
                 ref StmtSlot slot = ref _stmts[statements];
                 slot.Code = s.S.Code;
                 slot.K = s.S.K;
-                _cells[statements] = s;
                 statements++;
                 if (slot.Code != Atoms.Nop)
                     live++;
@@ -222,7 +214,6 @@ internal sealed partial class OptimizerState
             node.End = statements;
             ComputeLocalUseDef(ref node);
         }
-        _stmtCount = statements;
         _visitStamp = 0; // every Visited is 0 now
         _graphVersion = 0;
         _levelsVersion = -1;
@@ -291,7 +282,6 @@ internal sealed partial class OptimizerState
         Node[] nodes = _nodes;
         Block[] blocks = _blocks;
         StmtSlot[] stmts = _stmts;
-        Slist[] cells = _cells;
         for (int i = 0; i < _n; i++)
         {
             Block b = blocks[i];
@@ -305,11 +295,13 @@ internal sealed partial class OptimizerState
                 b.Stmts = null;
                 continue;
             }
-            for (int s = node.First; s < node.End; s++)
+            // The slots are the list's cells in order (the passes never add or remove cells).
+            int slot = node.First;
+            for (Slist? cell = b.Stmts; slot < node.End; cell = cell!.Next, slot++)
             {
-                Stmt stmt = cells[s].S;
-                stmt.Code = stmts[s].Code;
-                stmt.K = stmts[s].K;
+                Stmt stmt = cell!.S;
+                stmt.Code = stmts[slot].Code;
+                stmt.K = stmts[slot].K;
             }
         }
         _ic.Root = blocks[_root];
