@@ -72,15 +72,73 @@ internal static class Keywords
         ["tcp-ack"] = 0x10, ["tcp-urg"] = 0x20, ["tcp-ece"] = 0x40, ["tcp-cwr"] = 0x80,
     };
 
-    private static readonly Dictionary<string, TokenKind>.AlternateLookup<ReadOnlySpan<char>> WordLookup =
-        Words.GetAlternateLookup<ReadOnlySpan<char>>();
+    private static readonly WordTable<TokenKind> WordLookup = new(Words);
 
-    private static readonly Dictionary<string, uint>.AlternateLookup<ReadOnlySpan<char>> NamedLookup =
-        NamedNumbers.GetAlternateLookup<ReadOnlySpan<char>>();
+    private static readonly WordTable<uint> NamedLookup = new(NamedNumbers);
 
     /// <summary>Whether <paramref name="word"/> is a reserved word.</summary>
     public static bool TryGetKeyword(ReadOnlySpan<char> word, out TokenKind kind) => WordLookup.TryGetValue(word, out kind);
 
     /// <summary>Whether <paramref name="word"/> is a name the scanner turns into a number (icmp-echo, tcp-syn, ...).</summary>
     public static bool TryGetNamedNumber(ReadOnlySpan<char> word, out uint value) => NamedLookup.TryGetValue(word, out value);
+}
+
+/// <summary>
+/// A fixed set of words looked up by spans of the expression: open addressing on a hash of the
+/// length and three characters, which the scanner computes in a few instructions (the words are
+/// case-sensitive, as libpcap's scanner rules are). Every identifier in an expression is looked up.
+/// </summary>
+internal sealed class WordTable<T>
+{
+    private readonly string?[] _keys;
+    private readonly T[] _values;
+    private readonly int _mask;
+
+    public WordTable(Dictionary<string, T> words)
+    {
+        int size = 16;
+        while (size < 4 * words.Count)
+            size <<= 1;
+        _keys = new string?[size];
+        _values = new T[size];
+        _mask = size - 1;
+        foreach (var (word, value) in words)
+        {
+            int slot = Slot(word);
+            while (_keys[slot] is not null)
+                slot = (slot + 1) & _mask;
+            _keys[slot] = word;
+            _values[slot] = value;
+        }
+    }
+
+    private int Slot(ReadOnlySpan<char> word)
+    {
+        uint h = (uint)word.Length * 0x9E3779B1u;
+        h ^= word[0] * 0x85EBCA77u;
+        h ^= word[^1] * 0xC2B2AE3Du;
+        h ^= word[word.Length >> 1] * 0x27D4EB2Fu;
+        return (int)(h ^ (h >> 15)) & _mask;
+    }
+
+    public bool TryGetValue(ReadOnlySpan<char> word, out T value)
+    {
+        if (!word.IsEmpty)
+        {
+            string?[] keys = _keys;
+            for (int slot = Slot(word); ; slot = (slot + 1) & _mask)
+            {
+                string? key = keys[slot];
+                if (key is null)
+                    break;
+                if (word.SequenceEqual(key))
+                {
+                    value = _values[slot];
+                    return true;
+                }
+            }
+        }
+        value = default!;
+        return false;
+    }
 }
