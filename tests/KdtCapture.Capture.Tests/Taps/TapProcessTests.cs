@@ -17,7 +17,8 @@ public sealed class TapProcessTests
     private const string ChildVariable = "KDT_TAP_CHILD_DIR";
 
     /// <summary>The child's side: capture into DIR/capture.pcapng until SIGINT/SIGTERM; DIR/ready holds the port and the kernel object ids.</summary>
-    [Fact(Explicit = true)]
+    // Not Explicit: test.sh counts a test that did not run as a failure; outside its parent it skips, saying why.
+    [Fact]
     public void Child_capture()
     {
         string? dir = Environment.GetEnvironmentVariable(ChildVariable);
