@@ -53,7 +53,10 @@ public sealed class LoopbackTapTests
             Thread.Sleep(200);
             TapCounters counters = capture.Source.ReadCounters()[0];
             capture.Stop();
-            return (capture.Sink.Frames, oracle, counters, task);
+            // Each CPU has its own ring, so a sender that moved between CPUs can be read out of order;
+            // the kernel's time stamps restore the order AF_PACKET's single ring keeps.
+            var frames = capture.Sink.Frames.OrderBy(f => f.TimestampNs).ToList();
+            return (frames, oracle, counters, task);
         }
         finally
         {
