@@ -88,11 +88,20 @@ internal struct AtomValues
 {
     private uint _element0;
 
-    // The helpers below work on the first 16 atoms as four vectors, then on A and X.
+    // The helpers below work on the first 16 atoms as two 256-bit vectors (four 128-bit ones
+    // where AVX2 is missing, as for a Native AOT build for the baseline x64), then on A and X.
 
     /// <summary>Copies the values at <paramref name="source"/> to <paramref name="destination"/>.</summary>
     public static void Copy(ref uint source, ref uint destination)
     {
+        if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256.LoadUnsafe(ref source).StoreUnsafe(ref destination);
+            Vector256.LoadUnsafe(ref source, 8).StoreUnsafe(ref destination, 8);
+            Unsafe.Add(ref destination, 16) = Unsafe.Add(ref source, 16);
+            Unsafe.Add(ref destination, 17) = Unsafe.Add(ref source, 17);
+            return;
+        }
         Vector128.LoadUnsafe(ref source).StoreUnsafe(ref destination);
         Vector128.LoadUnsafe(ref source, 4).StoreUnsafe(ref destination, 4);
         Vector128.LoadUnsafe(ref source, 8).StoreUnsafe(ref destination, 8);
@@ -101,8 +110,12 @@ internal struct AtomValues
         Unsafe.Add(ref destination, 17) = Unsafe.Add(ref source, 17);
     }
 
-    public static bool Equal(ref uint x, ref uint y) =>
-        ((Vector128.LoadUnsafe(ref x) ^ Vector128.LoadUnsafe(ref y))
+    public static bool Equal(ref uint x, ref uint y) => Vector256.IsHardwareAccelerated
+        ? ((Vector256.LoadUnsafe(ref x) ^ Vector256.LoadUnsafe(ref y))
+           | (Vector256.LoadUnsafe(ref x, 8) ^ Vector256.LoadUnsafe(ref y, 8))) == Vector256<uint>.Zero
+          && Unsafe.Add(ref x, 16) == Unsafe.Add(ref y, 16)
+          && Unsafe.Add(ref x, 17) == Unsafe.Add(ref y, 17)
+        : ((Vector128.LoadUnsafe(ref x) ^ Vector128.LoadUnsafe(ref y))
          | (Vector128.LoadUnsafe(ref x, 4) ^ Vector128.LoadUnsafe(ref y, 4))
          | (Vector128.LoadUnsafe(ref x, 8) ^ Vector128.LoadUnsafe(ref y, 8))
          | (Vector128.LoadUnsafe(ref x, 12) ^ Vector128.LoadUnsafe(ref y, 12))) == Vector128<uint>.Zero
@@ -112,10 +125,20 @@ internal struct AtomValues
     /// <summary>Makes every value of <paramref name="into"/> that differs in <paramref name="other"/> unknown (0).</summary>
     public static void Meet(ref uint into, ref uint other)
     {
-        for (nuint i = 0; i < 16; i += 4)
+        if (Vector256.IsHardwareAccelerated)
         {
-            var a = Vector128.LoadUnsafe(ref into, i);
-            (a & Vector128.Equals(a, Vector128.LoadUnsafe(ref other, i))).StoreUnsafe(ref into, i);
+            var low = Vector256.LoadUnsafe(ref into);
+            (low & Vector256.Equals(low, Vector256.LoadUnsafe(ref other))).StoreUnsafe(ref into);
+            var high = Vector256.LoadUnsafe(ref into, 8);
+            (high & Vector256.Equals(high, Vector256.LoadUnsafe(ref other, 8))).StoreUnsafe(ref into, 8);
+        }
+        else
+        {
+            for (nuint i = 0; i < 16; i += 4)
+            {
+                var a = Vector128.LoadUnsafe(ref into, i);
+                (a & Vector128.Equals(a, Vector128.LoadUnsafe(ref other, i))).StoreUnsafe(ref into, i);
+            }
         }
         if (Unsafe.Add(ref into, 16) != Unsafe.Add(ref other, 16))
             Unsafe.Add(ref into, 16) = 0;
