@@ -46,7 +46,7 @@ public sealed class TapProcessTests
                 RedirectStandardOutput = true,
                 RedirectStandardError = true,
             };
-            foreach (string a in new[] { "-method", typeof(TapProcessTests).FullName + "." + nameof(Child_capture), "-explicit", "only" })
+            foreach (string a in new[] { "-method", typeof(TapProcessTests).FullName + "." + nameof(Child_capture) })
                 psi.ArgumentList.Add(a);
             psi.Environment[ChildVariable] = Dir;
             Process = Process.Start(psi)!;
