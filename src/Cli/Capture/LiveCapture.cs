@@ -174,19 +174,21 @@ internal static class LiveCapture
             Started = () => WriteListening(stderr, settings, interfaces, taps),
         };
         if (live is null) WriteListening(stderr, settings, interfaces, taps!);
+        // Many smaller batches: a quiet interface (or an immediate-mode tap) hands over small batches
+        // often, and the slack keeps a slow start of the sinks from costing packets. Each source of a
+        // combined capture gets as many of its own: with the composite's default four, a burst of 25
+        // immediate-mode tap frames could already find no free batch.
+        var buffering = new FramePipelineOptions { DropWhenFull = true, Batches = 64, BatchBytes = 256 * 1024, BatchFrames = 2048 };
         IFrameSource source = (live, taps) switch
         {
             (not null, null) => live,
             (null, not null) => taps,
-            _ => new CompositeFrameSource([live!, taps!]) { MaxFrames = settings.PacketCount },
+            _ => new CompositeFrameSource([live!, taps!], buffering) { MaxFrames = settings.PacketCount },
         };
         FramePipelineResult result;
         try
         {
-            // Many smaller batches: a quiet interface hands over small batches often, and the slack
-            // keeps a slow start of the sinks from costing packets.
-            result = FramePipeline.Run(source, sinks, finish.Token,
-                new FramePipelineOptions { DropWhenFull = true, Batches = 64, BatchBytes = 256 * 1024, BatchFrames = 2048 });
+            result = FramePipeline.Run(source, sinks, finish.Token, buffering);
         }
         finally
         {
