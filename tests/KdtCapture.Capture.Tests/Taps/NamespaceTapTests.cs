@@ -148,7 +148,7 @@ public sealed class NamespaceTapTests
             capture.WaitFor(count);
             tcpdump.Stop();
             capture.Stop();
-            return (capture.Sink.Frames, TapTestKit.ReadPackets(pcap), pid);
+            return (capture.Sink.Frames.OrderBy(f => f.TimestampNs).ToList(), TapTestKit.ReadPackets(pcap), pid); // per-CPU rings may reorder
         }
         finally
         {

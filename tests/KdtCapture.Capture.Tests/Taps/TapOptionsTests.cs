@@ -18,7 +18,7 @@ public sealed class TapOptionsTests
         capture.WaitFor(12);
         Thread.Sleep(200);
         capture.Stop();
-        var frames = capture.Sink.Frames;
+        var frames = capture.Sink.Frames.OrderBy(f => f.TimestampNs).ToList(); // per-CPU rings may reorder
         var sent = frames.Where(f => f.InterfaceName == "tp_btf/net_dev_queue").ToList();
         var received = frames.Where(f => f.InterfaceName == "tp_btf/netif_receive_skb").ToList();
         Assert.Equal(6, sent.Count);
