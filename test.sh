@@ -12,7 +12,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 # tcpdump/libpcap are the oracles, tshark reads what we write, clang/llvm build BPF
 # programs and link the Native AOT kdt (with zlib).
-apt_packages=(tcpdump libpcap0.8 libpcap0.8-dev tshark clang llvm zlib1g-dev bpftool dwarves)
+apt_packages=(tcpdump libpcap0.8 libpcap0.8-dev tshark clang llvm zlib1g-dev bpftool dwarves trace-cmd)
 
 say() { echo "test.sh: $*" >&2; }
 

@@ -1,5 +1,6 @@
 using KdtCapture.Cli.Btf;
 using KdtCapture.Cli.Capture;
+using KdtCapture.Cli.Psi;
 
 namespace KdtCapture.Cli;
 
@@ -22,6 +23,8 @@ internal static class KdtCommand
                 return CaptureCommand.Run(rest, stdout, stderr);
             case "btf":
                 return BtfCommand.Run(rest, stdout, stderr);
+            case "psi":
+                return PsiCommand.Run(rest, stdout, stderr);
             case "-h":
             case "--help":
                 stdout.Write(KdtHelp.Text);
@@ -40,6 +43,11 @@ internal static class KdtCommand
                 if (rest[0] == "btf")
                 {
                     stdout.Write(BtfHelp.Text);
+                    return ExitCodes.Success;
+                }
+                if (rest[0] == "psi")
+                {
+                    stdout.Write(PsiHelp.Text);
                     return ExitCodes.Success;
                 }
                 return Unknown(stderr, rest[0]);

@@ -14,6 +14,8 @@ internal static class KdtHelp
                      filters (kdt capture -d/-dd/-ddd EXPRESSION)
           btf        kernel functions, tracepoints and types from BTF
                      (kdt btf funcs GLOB --skb, kdt btf type NAME, kdt btf stats)
+          psi        pressure stall information for the system or a cgroup,
+                     refreshed (-i) or as PSI trigger events (--trigger)
 
         Run 'kdt COMMAND --help' for a command's options and examples.
 
@@ -22,6 +24,7 @@ internal static class KdtHelp
           kdt capture -y raw -dd 'udp port 53'
           kdt capture --help
           kdt btf funcs 'ip_*' --skb
+          kdt psi --trigger 'memory some 150ms 1s'
 
         """;
 }
