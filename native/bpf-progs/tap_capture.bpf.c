@@ -59,25 +59,26 @@ static __always_inline void kdt_count(__u32 which)
 
 /* The filter stubs: accept everything. User space replaces their code with the translated
  * filter (calling convention of KdtCapture.Filters.Ebpf: frame address, bytes readable
- * there, wire length → 0 to drop, else the snapshot length). The empty asm keeps clang from
- * dropping arguments or folding the result into the caller. */
-static __noinline __u32 kdt_filter_en10mb(__u64 frame, __u32 available, __u32 wire_len)
+ * there, wire length → 0 to drop, else the snapshot length; 1 << 32 when a load needed a
+ * byte of the packet past the readable ones, i.e. paged data: "undecided"). The empty asm
+ * keeps clang from dropping arguments or folding the result into the caller. */
+static __noinline __u64 kdt_filter_en10mb(__u64 frame, __u32 available, __u32 wire_len)
 {
-	__u32 verdict = 0xffffffff;
+	__u64 verdict = 0xffffffff;
 	asm volatile("" : "+r"(verdict) : "r"(frame), "r"(available), "r"(wire_len));
 	return verdict;
 }
 
-static __noinline __u32 kdt_filter_raw(__u64 frame, __u32 available, __u32 wire_len)
+static __noinline __u64 kdt_filter_raw(__u64 frame, __u32 available, __u32 wire_len)
 {
-	__u32 verdict = 0xffffffff;
+	__u64 verdict = 0xffffffff;
 	asm volatile("" : "+r"(verdict) : "r"(frame), "r"(available), "r"(wire_len));
 	return verdict;
 }
 
-static __noinline __u32 kdt_filter_data(__u64 frame, __u32 available, __u32 wire_len)
+static __noinline __u64 kdt_filter_data(__u64 frame, __u32 available, __u32 wire_len)
 {
-	__u32 verdict = 0xffffffff;
+	__u64 verdict = 0xffffffff;
 	asm volatile("" : "+r"(verdict) : "r"(frame), "r"(available), "r"(wire_len));
 	return verdict;
 }
@@ -125,6 +126,7 @@ static __always_inline int kdt_tap_run(void *ctx, struct sk_buff *skb, __u64 ret
 	struct net_device *dev = NULL;
 	unsigned char *head = NULL, *data = NULL;
 	__u32 start, linear, verdict, cap, from_data, out;
+	__u64 decision;
 	__u16 frame_off;
 	__u8 link = 0;
 
@@ -210,21 +212,29 @@ static __always_inline int kdt_tap_run(void *ctx, struct sk_buff *skb, __u64 ret
 	}
 
 	if (link == KDT_TAP_LINK_EN10MB)
-		verdict = kdt_filter_en10mb((__u64)head + frame_off, linear, rec->wire_len);
+		decision = kdt_filter_en10mb((__u64)head + frame_off, linear, rec->wire_len);
 	else if (link == KDT_TAP_LINK_RAW)
-		verdict = kdt_filter_raw((__u64)head + frame_off, linear, rec->wire_len);
+		decision = kdt_filter_raw((__u64)head + frame_off, linear, rec->wire_len);
 	else
-		verdict = kdt_filter_data((__u64)head + frame_off, linear, rec->wire_len);
-	if (verdict == 0) {
+		decision = kdt_filter_data((__u64)head + frame_off, linear, rec->wire_len);
+	if (decision == 0) {
 		kdt_count(KDT_TAP_FILTERED);
 		return 0;
 	}
 
 	cap = rec->wire_len;
-	if (cap > snap_len)
-		cap = snap_len;
-	if (cap > verdict)
-		cap = verdict;
+	if (decision >> 32) {
+		/* The filter needs paged bytes: send the whole frame (as far as a record goes), user
+		 * space runs the same filter on it and cuts it to the snapshot length. */
+		rec->flags |= KDT_TAP_FILTER_UNDECIDED;
+		kdt_count(KDT_TAP_UNDECIDED);
+	} else {
+		verdict = (__u32)decision;
+		if (cap > snap_len)
+			cap = snap_len;
+		if (cap > verdict)
+			cap = verdict;
+	}
 	if (rec->prefix_len) {
 		__u32 p = rec->prefix_len;
 		if (cap < p)

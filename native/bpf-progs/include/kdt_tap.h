@@ -58,13 +58,15 @@ static __always_inline void kdt_fill_meta(struct kdt_skb_meta *m, struct sk_buff
 #define KDT_TAP_HAS_REASON 2
 #define KDT_TAP_HAS_LOCATION 4
 #define KDT_TAP_LINEAR_ONLY 8 /* bytes copied from the linear area only (untyped taps) */
+#define KDT_TAP_FILTER_UNDECIDED 16 /* the filter needed paged bytes: user space decides on the whole frame */
 
 /* Per-CPU counters of every tap program, by index. */
 #define KDT_TAP_RUNS 0          /* program runs with an skb */
 #define KDT_TAP_FILTERED 1      /* rejected by the filter */
 #define KDT_TAP_SKIPPED 2       /* no header for the forced link type */
 #define KDT_TAP_OUTPUT_FAILED 3 /* the perf ring had no room: lost */
-#define KDT_TAP_COUNTERS 4
+#define KDT_TAP_UNDECIDED 4     /* sent for user space to filter: the filter read past the linear bytes */
+#define KDT_TAP_COUNTERS 5
 
 #define ARPHRD_ETHER 1
 #define ARPHRD_LOOPBACK 772

@@ -19,8 +19,9 @@ public readonly ref struct TapRecord
     internal const int OffsetLinkType = 87, OffsetPrefixLen = 88, OffsetFlags = 89, OffsetSkip = 90, OffsetDataBytes = 92;
     internal const int OffsetComm = 96, OffsetPrefix = 112;
 
-    /// <summary>Flags: the record carries a return value, a drop reason, a location; only linear bytes were copied.</summary>
-    public const byte HasReturnValue = 1, HasReason = 2, HasLocation = 4, LinearOnly = 8;
+    /// <summary>Flags: the record carries a return value, a drop reason, a location; only linear bytes were copied;
+    /// the kernel's filter read past the linear bytes and left the verdict to user space (the whole frame follows).</summary>
+    public const byte HasReturnValue = 1, HasReason = 2, HasLocation = 4, LinearOnly = 8, FilterUndecided = 16;
 
     /// <summary>Where the frame starts, as the program chose.</summary>
     public const byte LinkEthernet = 1, LinkRaw = 2, LinkData = 3;

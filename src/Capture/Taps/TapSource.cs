@@ -15,8 +15,16 @@ using KdtCapture.PcapNg;
 
 namespace KdtCapture.Capture.Taps;
 
-/// <summary>Kernel-side counts of one tap: every program run, and where the packets that were not delivered went.</summary>
-public readonly record struct TapCounters(long Runs, long Filtered, long Skipped, long Lost);
+/// <summary>
+/// Kernel-side counts of one tap: every program run, and where the packets that were not delivered went.
+/// <see cref="Undecided"/>: packets the kernel sent up because the filter read bytes past the linear
+/// ones (paged data); user space ran the filter on the whole frame and kept <see cref="UndecidedMatched"/>.
+/// </summary>
+public readonly record struct TapCounters(long Runs, long Filtered, long Skipped, long Lost, long Undecided = 0, long UndecidedMatched = 0)
+{
+    /// <summary>Packets the filter accepted, in the kernel or (undecided there) in user space: tcpdump's "received by filter".</summary>
+    public long Accepted => Runs - Filtered - Skipped - (Undecided - UndecidedMatched);
+}
 
 /// <summary>
 /// Frames from kernel taps: one program per resolved tap (native/bpf-progs/tap_capture.bpf.c, the
@@ -192,7 +200,7 @@ public sealed class TapSource : IFrameSource, IDisposable
             _userFilters[slot] = CbpfFilter.Create(program);
             if (!_options.KernelFilter)
                 continue;
-            if (EbpfTranslator.TryTranslate(program.Instructions, null, out var translated, out var failure))
+            if (EbpfTranslator.TryTranslate(program.Instructions, KernelTranslation, out var translated, out var failure))
                 code[slot] = BpfInstruction.Decode(translated.ToBytes());
             else
                 failedOn ??= failure.Message;
@@ -206,6 +214,9 @@ public sealed class TapSource : IFrameSource, IDisposable
         }
         return code;
     }
+
+    /// <summary>Loads past the linear bytes but within the packet leave the verdict to user space (see OnSample).</summary>
+    private static readonly EbpfTranslationOptions KernelTranslation = new() { UndecidedBeyondAvailable = true };
 
     private byte SlotOf(LinkType linkType) => linkType switch
     {
@@ -357,7 +368,7 @@ public sealed class TapSource : IFrameSource, IDisposable
             if (final)
             {
                 // The packets the program saw but did not send up count as received, not accepted.
-                long unseen = c.Filtered + c.Skipped;
+                long unseen = c.Filtered + c.Skipped; // undecided frames user space rejected are counted as they come
                 if (unseen > 0)
                     FrameProducer.Count(first, received: unseen, accepted: 0);
             }
@@ -386,9 +397,23 @@ public sealed class TapSource : IFrameSource, IDisposable
             tail[..n].CopyTo(_frame.AsSpan(prefix.Length));
             data = _frame.AsSpan(0, prefix.Length + n);
         }
+        uint wire = Math.Max(record.WireLength, (uint)data.Length);
+        if ((record.Flags & TapRecord.FilterUndecided) != 0 && _userFilters[slot] is { } whole)
+        {
+            // The kernel's filter read past the linear bytes: decide on the whole frame (for the
+            // linear-only taps, the linear bytes are all there is: those loads fail, as libpcap's do).
+            uint verdict = whole.Run(data, wire);
+            if (verdict == 0)
+            {
+                FrameProducer.Count(frameInterface, received: 1, accepted: 0);
+                return;
+            }
+            Interlocked.Increment(ref tap.UndecidedMatched);
+            if ((uint)data.Length > verdict)
+                data = data[..(int)verdict];
+        }
         if (data.Length > _options.SnapLength)
             data = data[.._options.SnapLength];
-        uint wire = Math.Max(record.WireLength, (uint)data.Length);
 
         if (!FiltersInKernel && _userFilters[slot] is { } filter && filter.Run(data, wire) == 0)
         {
@@ -601,7 +626,10 @@ public sealed class TapSource : IFrameSource, IDisposable
             return added;
         }
 
-        public TapCounters ReadCounters() => new(Sum(0), Sum(1), Sum(2), Sum(3));
+        /// <summary>Undecided frames (see <see cref="TapCounters.Undecided"/>) the filter accepted in user space.</summary>
+        public long UndecidedMatched;
+
+        public TapCounters ReadCounters() => new(Sum(0), Sum(1), Sum(2), Sum(3), Sum(4), Interlocked.Read(ref UndecidedMatched));
 
         private long Sum(uint index)
         {

@@ -212,15 +212,20 @@ internal static class LiveCapture
                 : throw new InvalidOperationException("the live capture source failed", error));
         }
         var kernel = new List<LiveInterfaceStatistics>(live?.Statistics() ?? []);
+        long undecided = 0, undecidedMatched = 0;
         if (taps is not null)
         {
             foreach (TapCounters c in taps.ReadCounters())
             {
+                undecided += c.Undecided;
+                undecidedMatched += c.UndecidedMatched;
                 // A tap's "received by filter": program runs its filter accepted; "dropped by kernel": perf ring full.
-                kernel.Add(new LiveInterfaceStatistics((uint)Math.Min(uint.MaxValue, c.Runs - c.Filtered - c.Skipped), (uint)Math.Min(uint.MaxValue, c.Lost), 0));
+                kernel.Add(new LiveInterfaceStatistics((uint)Math.Min(uint.MaxValue, c.Accepted), (uint)Math.Min(uint.MaxValue, c.Lost), 0));
             }
         }
         WriteStatistics(stderr, result, kernel);
+        if (undecided > 0)
+            stderr.WriteLine($"{undecided} packets filtered in user space (the filter read paged bytes), {undecidedMatched} matched");
         return exit;
     }
 

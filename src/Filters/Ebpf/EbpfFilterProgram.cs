@@ -10,12 +10,21 @@ namespace KdtCapture.Filters.Ebpf;
 /// (the linear length); R3 the packet's length on the wire, what <c>len</c> compares. R0 is what the
 /// cBPF program returns: 0 drops the packet, anything else is the snapshot length. The bytes are
 /// read only with bpf_probe_read_kernel, after checking each load against R2, so a filter never
-/// faults and a load past R2 makes it return 0, as libpcap's bpf_filter does. The function
+/// faults and a load past R2 makes it return 0, as libpcap's bpf_filter does (or, translated with
+/// <see cref="EbpfTranslationOptions.UndecidedBeyondAvailable"/>, <see cref="UndecidedVerdict"/> when
+/// the load ends within R3). The function
 /// reads R1/R2 only when <see cref="ReadsFrame"/> and R3 only when <see cref="ReadsWireLength"/>,
 /// uses <see cref="StackBytes"/> bytes of its own stack frame and no maps.
 /// </summary>
 public sealed class EbpfFilterProgram
 {
+    /// <summary>
+    /// What R0 holds (all 64 bits) when a translation made with
+    /// <see cref="EbpfTranslationOptions.UndecidedBeyondAvailable"/> needed a byte past the available
+    /// ones; every other verdict fits in 32 bits, so the upper half tells them apart.
+    /// </summary>
+    public const ulong UndecidedVerdict = 1UL << 32;
+
     private readonly EbpfInstruction[] _instructions;
 
     internal EbpfFilterProgram(EbpfInstruction[] instructions, int stackBytes, bool readsFrame, bool readsWireLength, int prefixBytes, int helperCalls)
@@ -39,7 +48,7 @@ public sealed class EbpfFilterProgram
     /// <summary>Whether the function reads the frame (R1, R2); a program that loads no byte ignores both.</summary>
     public bool ReadsFrame { get; }
 
-    /// <summary>Whether the function reads the wire length (R3): the cBPF program uses <c>len</c>.</summary>
+    /// <summary>Whether the function reads the wire length (R3): the cBPF program uses <c>len</c>, or undecided loads compare with it.</summary>
     public bool ReadsWireLength { get; }
 
     /// <summary>Bytes copied from the frame's start at entry (0: every load reads the frame by itself).</summary>

@@ -25,5 +25,13 @@ public sealed class EbpfTranslationOptions
     /// </summary>
     public int MaxInstructions { get; init; } = Ebpf.MaxJumpReach;
 
+    /// <summary>
+    /// A load past the available bytes (R2) that ends within the wire length (R3) returns
+    /// <see cref="EbpfFilterProgram.UndecidedVerdict"/> instead of 0: the bytes exist but are not
+    /// readable at the frame's address (an skb's paged data), so the caller settles the verdict on
+    /// the whole frame. Loads past the wire length still return 0. Default false: libpcap's semantics.
+    /// </summary>
+    public bool UndecidedBeyondAvailable { get; init; }
+
     public static EbpfTranslationOptions Default { get; } = new();
 }

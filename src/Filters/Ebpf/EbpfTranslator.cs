@@ -103,6 +103,7 @@ public static class EbpfTranslator
     private sealed class Translation
     {
         private const int RejectTarget = -1;
+        private const int BeyondAvailableTarget = -2;
 
         private readonly CbpfInstruction[] _program;
         private readonly EbpfTranslationOptions _options;
@@ -110,7 +111,7 @@ public static class EbpfTranslator
         private readonly bool[] _memoryRead = new bool[Cbpf.Cbpf.MemWords];
         private readonly List<EbpfInstruction> _code = [];
         private readonly List<(int At, int Target)> _fixups = [];
-        private bool _readsFrame, _readsWireLength, _usesMemory, _needsLoadSlot;
+        private bool _readsFrame, _readsWireLength, _usesMemory, _needsLoadSlot, _needsWireSlot;
         private uint _prefixEnd;
         private int _loadSlot, _wireSlot, _memoryBase, _prefixBase, _stackBytes, _helperCalls;
 
@@ -198,7 +199,9 @@ public static class EbpfTranslator
             int offset = 0;
             if (_needsLoadSlot)
                 _loadSlot = offset -= 8;
-            if (_readsWireLength)
+            // Undecided loads compare their end with the wire length: keep it when any load may fall there.
+            _needsWireSlot = _readsWireLength || (_options.UndecidedBeyondAvailable && _readsFrame);
+            if (_needsWireSlot)
                 _wireSlot = offset -= 8;
             if (_usesMemory)
                 _memoryBase = offset -= 4 * Cbpf.Cbpf.MemWords;
@@ -233,6 +236,18 @@ public static class EbpfTranslator
                     throw TooLarge();
             }
 
+            int beyond = -1;
+            if (_fixups.Exists(f => f.Target == BeyondAvailableTarget))
+            {
+                // R2 = the load's end: past the wire length too → 0, else within the packet but not
+                // readable here → the undecided verdict (1 << 32) for the caller to settle.
+                beyond = _code.Count;
+                _code.Add(LoadX(W, R1, R10, _wireSlot));
+                JumpTo(JmpReg(Jgt, R2, R1, 0), RejectTarget);
+                _code.Add(Alu64Imm(Mov, R0, 1));
+                _code.Add(Alu64Imm(Lsh, R0, 32));
+                _code.Add(new EbpfInstruction(Jmp | Exit, 0, 0, 0, 0));
+            }
             int reject = -1;
             if (_fixups.Exists(f => f.Target == RejectTarget))
             {
@@ -245,13 +260,13 @@ public static class EbpfTranslator
 
             foreach (var (at, target) in _fixups)
             {
-                int destination = target == RejectTarget ? reject : start[target];
+                int destination = target switch { RejectTarget => reject, BeyondAvailableTarget => beyond, _ => start[target] };
                 int relative = destination - (at + 1);
                 if (relative is < 0 or > MaxJumpReach)
                     throw TooLarge();
                 _code[at] = _code[at] with { Offset = (short)relative };
             }
-            return new EbpfFilterProgram([.. _code], _stackBytes, _readsFrame, _readsWireLength, (int)_prefixEnd, _helperCalls);
+            return new EbpfFilterProgram([.. _code], _stackBytes, _readsFrame, _needsWireSlot, (int)_prefixEnd, _helperCalls);
         }
 
         private EbpfTranslationException TooLarge() => new(EbpfTranslationFailure.TooLarge, -1, string.Create(CultureInfo.InvariantCulture,
@@ -264,7 +279,7 @@ public static class EbpfTranslator
                 _code.Add(Alu64Reg(Mov, FrameRegister, R1));
                 _code.Add(Alu32Reg(Mov, AvailableRegister, R2)); // zero-extends: the length is a u32
             }
-            if (_readsWireLength)
+            if (_needsWireSlot)
                 _code.Add(StoreX(W, R10, _wireSlot, R3));
             _code.Add(Alu32Imm(Mov, ARegister, 0));
             _code.Add(Alu32Imm(Mov, XRegister, 0));
@@ -481,9 +496,17 @@ public static class EbpfTranslator
             if (!indirect)
             {
                 // end - available > 0: out of bounds (64-bit, no wrap: both are below 2^32).
-                _code.Add(Alu64Imm(Mov, R1, (int)end));
+                if (_options.UndecidedBeyondAvailable)
+                {
+                    _code.Add(Alu64Imm(Mov, R2, (int)end));
+                    _code.Add(Alu64Reg(Mov, R1, R2));
+                }
+                else
+                {
+                    _code.Add(Alu64Imm(Mov, R1, (int)end));
+                }
                 _code.Add(Alu64Reg(Sub, R1, AvailableRegister));
-                JumpTo(JmpImm(Jsgt, R1, 0, 0), RejectTarget);
+                JumpTo(JmpImm(Jsgt, R1, 0, 0), OutOfBoundsTarget);
                 if (end <= _prefixEnd)
                 {
                     EmitPrefixLoad(size, (int)k, destination);
@@ -503,8 +526,9 @@ public static class EbpfTranslator
                 _code.Add(Alu64Imm(Add, R3, (int)k));
                 _code.Add(Alu64Reg(Mov, R2, R3));
                 _code.Add(Alu64Imm(Add, R2, (int)size));
-                _code.Add(Alu64Reg(Sub, R2, AvailableRegister));
-                JumpTo(JmpImm(Jsgt, R2, 0, 0), RejectTarget);
+                _code.Add(Alu64Reg(Mov, R1, R2));
+                _code.Add(Alu64Reg(Sub, R1, AvailableRegister));
+                JumpTo(JmpImm(Jsgt, R1, 0, 0), OutOfBoundsTarget);
                 // A compare with a constant bounds the offset for the verifier (it may not learn it from R7).
                 JumpTo(JmpImm(Jgt, R3, (int)(MaxFrameBytes - size), 0), RejectTarget);
                 _code.Add(Alu64Reg(Add, R3, FrameRegister));
@@ -557,6 +581,9 @@ public static class EbpfTranslator
             EmitProbeRead();
             _code.Add(LoadX(sizeCode, destination, R10, _loadSlot));
         }
+
+        /// <summary>Where a load past the available bytes goes: 0, or the undecided block (R2 = the load's end).</summary>
+        private int OutOfBoundsTarget => _options.UndecidedBeyondAvailable ? BeyondAvailableTarget : RejectTarget;
 
         private int MemorySlot(uint k) => _memoryBase + (4 * (int)k);
 

@@ -33,6 +33,10 @@ public sealed class FilterHarness : IDisposable
     /// <summary>The largest frame the map holds; longer packets are cut to this (and compared cut).</summary>
     public const int MaxFrame = 65536;
 
+    /// <summary>What a harness run returns when the filter's 64-bit verdict was <see cref="EbpfFilterProgram.UndecidedVerdict"/>
+    /// (a test run returns 32 bits; no test filter returns this value itself).</summary>
+    public const uint Undecided = 0x7eadbeef;
+
     private const int FrameOffset = 8;
     private readonly byte[] _value = new byte[FrameOffset + MaxFrame];
     private readonly byte[] _key = new byte[4];
@@ -73,6 +77,11 @@ public sealed class FilterHarness : IDisposable
             .Emit(Asm.LoadMem(SizeDW, R2, R6, 0))
             .Emit(Asm.LoadMem(SizeDW, R3, R6, 8))
             .CallSubprogram("filter")
+            .Emit(Asm.Mov64(R1, R0))
+            .Emit(Asm.Rsh64(R1, 32))
+            .JumpIf(Jeq, R1, 0, "decided")
+            .Emit(Asm.Mov32(R0, unchecked((int)Undecided)))
+            .Label("decided")
             .Exit()
             .Label("missing")
             .Emit(Asm.Mov64(R0, 0x0dead))

@@ -57,7 +57,7 @@ public sealed class EbpfTestMachine
         frame.CopyTo(_copy);
         _frame = _copy;
         _frameLength = frame.Length;
-        return Execute(code, wireLength);
+        return (uint)Execute(code, wireLength);
     }
 
     /// <summary>Runs with the first <paramref name="available"/> bytes of <paramref name="packet"/> as the frame (no copy).</summary>
@@ -66,10 +66,32 @@ public sealed class EbpfTestMachine
         ArgumentOutOfRangeException.ThrowIfGreaterThan(available, packet.Length);
         _frame = packet;
         _frameLength = available;
-        return Execute(code, wireLength);
+        return (uint)Execute(code, wireLength);
     }
 
-    private uint Execute(ReadOnlySpan<EbpfInstruction> code, uint wireLength)
+    /// <summary>
+    /// Runs a translation made with <see cref="EbpfTranslationOptions.UndecidedBeyondAvailable"/>: R0 may
+    /// also be <see cref="EbpfFilterProgram.UndecidedVerdict"/> at exit.
+    /// </summary>
+    public ulong RunAllowingUndecided(ReadOnlySpan<EbpfInstruction> code, byte[] packet, int available, uint wireLength)
+    {
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(available, packet.Length);
+        _frame = packet;
+        _frameLength = available;
+        _allowUndecided = true;
+        try
+        {
+            return Execute(code, wireLength);
+        }
+        finally
+        {
+            _allowUndecided = false;
+        }
+    }
+
+    private bool _allowUndecided;
+
+    private ulong Execute(ReadOnlySpan<EbpfInstruction> code, uint wireLength)
     {
         Array.Clear(_registers);
         Array.Clear(_readable);
@@ -101,9 +123,9 @@ public sealed class EbpfTestMachine
                     if (cls == 0x05 && op == 0x90) // exit
                     {
                         ulong r0 = Read(pc, 0);
-                        if (r0 > uint.MaxValue)
+                        if (r0 > uint.MaxValue && !(_allowUndecided && r0 == EbpfFilterProgram.UndecidedVerdict))
                             throw new EbpfMachineFault(pc, $"R0 = 0x{r0:x} at exit is not a 32-bit verdict");
-                        return (uint)r0;
+                        return r0;
                     }
                     if (cls == 0x05 && op == 0x80) // call
                     {

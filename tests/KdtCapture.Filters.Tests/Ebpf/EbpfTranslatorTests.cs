@@ -108,6 +108,100 @@ public sealed class EbpfTranslatorTests
         Assert.True(problems.Count == 0, $"{what}:\n{string.Join("\n", problems)}\n{CbpfPrinter.Format(program, CbpfDumpStyle.Readable)}");
     }
 
+    private static readonly EbpfTranslationOptions[] UndecidedVariants =
+        [new() { UndecidedBeyondAvailable = true }, new() { UndecidedBeyondAvailable = true, PrefixBytes = 0 }];
+
+    /// <summary>
+    /// Null when a translation with undecided loads, run on the first <paramref name="available"/> bytes and
+    /// settled on the whole frame when undecided (what a tap does with paged bytes), gives the reference's
+    /// verdict on the whole frame (the packet's bytes up to the wire length).
+    /// </summary>
+    internal static string? UndecidedDisagreement(EbpfTestMachine machine, CbpfInstruction[] program, EbpfFilterProgram translated,
+        byte[] packet, int available, uint wireLength, ref int undecided)
+    {
+        int whole = (int)Math.Min((uint)packet.Length, wireLength);
+        uint expected = CbpfInterpreter.Run(program, packet.AsSpan(0, whole), wireLength);
+        long faultsBefore = machine.FaultedReads;
+        ulong actual;
+        try
+        {
+            actual = machine.RunAllowingUndecided(translated.Instructions, packet, available, wireLength);
+        }
+        catch (EbpfMachineFault fault)
+        {
+            return $"{fault.Message} on {available} of [{Convert.ToHexString(packet)}] wire {wireLength}";
+        }
+        if (machine.FaultedReads != faultsBefore)
+            return $"a probe read went past the {available} available bytes of [{Convert.ToHexString(packet)}]";
+        if (actual == EbpfFilterProgram.UndecidedVerdict)
+        {
+            undecided++;
+            // Undecided only when bytes of the packet were out of reach.
+            return available < wireLength ? null : $"undecided with all {available} bytes of wire {wireLength} available";
+        }
+        return actual == expected ? null : $"eBPF returns {actual}, cBPF on the whole frame {expected} on {available} of [{Convert.ToHexString(packet)}] wire {wireLength}";
+    }
+
+    [Theory]
+    [MemberData(nameof(EdgePrograms))]
+    public void Undecided_loads_settle_to_the_reference_verdict_on_the_whole_frame(string what, CbpfInstruction[] program)
+    {
+        var machine = new EbpfTestMachine();
+        var problems = new List<string>();
+        int undecided = 0, runs = 0;
+        foreach (var options in UndecidedVariants)
+        {
+            var translated = EbpfTranslator.Translate(program, options);
+            foreach (var (packet, available, _) in EdgeFrames())
+            {
+                // The whole packet is there (wire = its length, or longer than what was kept); only `available` is readable.
+                foreach (uint wire in new[] { (uint)packet.Length, (uint)packet.Length + 9 })
+                {
+                    runs++;
+                    if (UndecidedDisagreement(machine, program, translated, packet, available, wire, ref undecided) is { } problem && problems.Count < 5)
+                        problems.Add($"prefix {options.PrefixBytes}: {problem}");
+                }
+            }
+        }
+        Assert.True(problems.Count == 0, $"{what}:\n{string.Join("\n", problems)}\n{CbpfPrinter.Format(program, CbpfDumpStyle.Readable)}");
+        // A program that loads no packet byte is always decided (the random programs below count how often it is not).
+        bool loads = program.Any(i => Class(i.Code) is Ld or Ldx && Mode(i.Code) is Abs or Ind or Msh);
+        Assert.True(loads || undecided == 0, $"{what}: {undecided} of {runs} runs undecided");
+    }
+
+    [Fact]
+    public void Random_programs_with_undecided_loads_settle_to_the_reference_verdict()
+    {
+        var machine = new EbpfTestMachine();
+        int translated = 0, undecided = 0;
+        Check.One(CbpfTestData.Property(1500), Prop.ForAll(CbpfTestData.ExecutableCases, c =>
+        {
+            foreach (var options in UndecidedVariants)
+            {
+                if (!EbpfTranslator.TryTranslate(c.Program, options, out var program, out var failure))
+                {
+                    if (failure.Failure != EbpfTranslationFailure.KernelMetadata)
+                        return false.Label($"refused: {failure.Message}");
+                    return true.ToProperty();
+                }
+                translated++;
+                foreach (var packet in c.Packets)
+                {
+                    // The linear part: a cut of the packet; the rest "paged".
+                    int whole = (int)Math.Min((uint)packet.Data.Length, packet.WireLength);
+                    for (int available = 0; available <= whole; available += Math.Max(1, whole / 5))
+                    {
+                        if (UndecidedDisagreement(machine, c.Program, program, packet.Data, available, packet.WireLength, ref undecided) is { } problem)
+                            return false.Label($"prefix {options.PrefixBytes}: {problem}");
+                    }
+                }
+            }
+            return true.ToProperty();
+        }));
+        TestContext.Current.TestOutputHelper?.WriteLine($"{translated} translations run, {undecided} runs undecided");
+        Assert.True(translated > 2000 && undecided > 100, $"{translated} translations, {undecided} undecided");
+    }
+
     [Fact]
     public void Random_programs_agree_with_the_reference()
     {
