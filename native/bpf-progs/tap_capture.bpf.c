@@ -46,6 +46,8 @@ volatile const __s32 retval_arg = -1;   /* fexit: the slot after the arguments *
 volatile const __s32 reason_arg = -1;   /* kfree_skb: enum skb_drop_reason */
 volatile const __s32 location_arg = -1; /* kfree_skb: the freeing location */
 volatile const __u32 force_link = 0;    /* 0 or KDT_TAP_LINK_* */
+volatile const __u32 tap_role = 0;       /* KDT_TAP_DIR_IN/OUT where the tap's place in the stack says, else 0 */
+volatile const __u32 want_direction = 0; /* -Q in/out: KDT_TAP_DIR_IN/OUT; 0 keeps both */
 
 /* perf records carry their size in 16 bits: keep record + bytes below it. */
 #define KDT_TAP_OUTPUT_MAX (65535 - 8 - 4 - (int)sizeof(struct kdt_tap_record))
@@ -116,6 +118,26 @@ static __always_inline __u32 kdt_netns(struct sk_buff *skb)
 	return inum;
 }
 
+/* Which way the packet goes: the tap's place where it has one (net_dev_queue sends, netif_receive_skb
+ * receives); else what the skb says: PACKET_OUTGOING, a receiving device (skb_iif is set when a device
+ * received it), an owning socket on a packet never received (sent by it); else unknown (0). */
+static __always_inline __u8 kdt_direction(struct sk_buff *skb, __u8 pkt_type)
+{
+	struct sk_buff___kdt *s = (void *)skb;
+	struct sock___kdt *sk = NULL;
+	int iif = 0;
+
+	if (tap_role)
+		return (__u8)tap_role;
+	if (pkt_type == PACKET_OUTGOING)
+		return KDT_TAP_DIR_OUT;
+	KDT_READ(iif, s->skb_iif);
+	if (iif)
+		return KDT_TAP_DIR_IN;
+	KDT_READ(sk, s->sk);
+	return sk ? KDT_TAP_DIR_OUT : 0;
+}
+
 /* typed: the skb is a BTF pointer and bpf_skb_output may take it. */
 static __always_inline int kdt_tap_run(void *ctx, struct sk_buff *skb, __u64 retval, __u64 reason, __u64 location,
 				       __u8 flags, bool typed)
@@ -156,6 +178,12 @@ static __always_inline int kdt_tap_run(void *ctx, struct sk_buff *skb, __u64 ret
 	KDT_READ(data, skb->data);
 	KDT_READ(dev, skb->dev);
 	rec->pkt_type = (__u8)KDT_READ_BITFIELD(skb, pkt_type);
+	rec->flags |= kdt_direction(skb, rec->pkt_type);
+	/* -Q: the other way (or unknown) is left in the kernel, counted as filtered. */
+	if (want_direction && !(rec->flags & want_direction)) {
+		kdt_count(KDT_TAP_FILTERED);
+		return 0;
+	}
 	rec->ifindex = 0;
 	rec->dev_type = 0;
 	if (dev) {

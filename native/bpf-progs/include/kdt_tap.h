@@ -59,6 +59,10 @@ static __always_inline void kdt_fill_meta(struct kdt_skb_meta *m, struct sk_buff
 #define KDT_TAP_HAS_LOCATION 4
 #define KDT_TAP_LINEAR_ONLY 8 /* bytes copied from the linear area only (untyped taps) */
 #define KDT_TAP_FILTER_UNDECIDED 16 /* the filter needed paged bytes: user space decides on the whole frame */
+#define KDT_TAP_DIR_IN 32  /* received: the tap's place, or the skb says so (pkt_type, skb_iif) */
+#define KDT_TAP_DIR_OUT 64 /* sent */
+
+#define PACKET_OUTGOING 4
 
 /* Per-CPU counters of every tap program, by index. */
 #define KDT_TAP_RUNS 0          /* program runs with an skb */
@@ -133,6 +137,7 @@ struct sock___kdt {
 struct sk_buff___kdt {
 	struct sock___kdt *sk;
 	struct net_device___kdt *dev;
+	int skb_iif;
 } __attribute__((preserve_access_index));
 
 #endif

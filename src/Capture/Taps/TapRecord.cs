@@ -23,6 +23,9 @@ public readonly ref struct TapRecord
     /// the kernel's filter read past the linear bytes and left the verdict to user space (the whole frame follows).</summary>
     public const byte HasReturnValue = 1, HasReason = 2, HasLocation = 4, LinearOnly = 8, FilterUndecided = 16;
 
+    /// <summary>Flags: the direction the program decided (the tap's place, else pkt_type/skb_iif/skb->sk); neither when unknown.</summary>
+    public const byte DirectionIn = 32, DirectionOut = 64;
+
     /// <summary>Where the frame starts, as the program chose.</summary>
     public const byte LinkEthernet = 1, LinkRaw = 2, LinkData = 3;
 

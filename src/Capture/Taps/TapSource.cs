@@ -262,6 +262,18 @@ public sealed class TapSource : IFrameSource, IDisposable
         spec.RewriteConstant("reason_arg", tap.ReasonArgument);
         spec.RewriteConstant("location_arg", tap.LocationArgument);
         spec.RewriteConstant("force_link", (uint)force);
+        spec.RewriteConstant("tap_role", tap.Direction switch
+        {
+            TapDirection.Inbound => (uint)TapRecord.DirectionIn,
+            TapDirection.Outbound => (uint)TapRecord.DirectionOut,
+            _ => 0u,
+        });
+        spec.RewriteConstant("want_direction", options.Direction switch
+        {
+            CaptureDirection.In => (uint)TapRecord.DirectionIn,
+            CaptureDirection.Out => (uint)TapRecord.DirectionOut,
+            _ => 0u,
+        });
         return spec;
     }
 
@@ -437,10 +449,11 @@ public sealed class TapSource : IFrameSource, IDisposable
         int comment = TapComment.Format(o[at..^32], tap, record, this);
         WriteOptionHeader(o, 0, 1, comment);
         at += Align4(comment);
-        uint flags = tap.Tap.Direction switch
+        // The direction the program decided per packet (none when neither the tap's place nor the skb tells).
+        uint flags = (record.Flags & (TapRecord.DirectionIn | TapRecord.DirectionOut)) switch
         {
-            TapDirection.Inbound => PacketFlags.Create(PacketDirection.Inbound),
-            TapDirection.Outbound => PacketFlags.Create(PacketDirection.Outbound),
+            TapRecord.DirectionIn => PacketFlags.Create(PacketDirection.Inbound),
+            TapRecord.DirectionOut => PacketFlags.Create(PacketDirection.Outbound),
             _ => 0,
         };
         if (flags != 0)

@@ -22,7 +22,8 @@ public sealed class TapSourceOptions
     /// <summary>Bytes kept of each frame (<c>-s</c>), enforced in the kernel. Default 262144.</summary>
     public int SnapLength { get; init; } = 262144;
 
-    /// <summary><c>-Q</c>: taps whose place in the stack sees only the other direction are refused.</summary>
+    /// <summary><c>-Q</c>: taps whose place in the stack sees only the other direction are left out; the
+    /// others keep, in the kernel, only packets the program finds going this way (unknown ones are left out).</summary>
     public CaptureDirection Direction { get; init; } = CaptureDirection.InOut;
 
     /// <summary><c>-y</c>: EN10MB starts frames at the MAC header, RAW at the network header, any other

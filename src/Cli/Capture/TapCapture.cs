@@ -1,5 +1,6 @@
 using KdtCapture.Capture.Pipeline;
 using KdtCapture.Capture.Taps;
+using KdtCapture.PcapNg;
 
 namespace KdtCapture.Cli.Capture;
 
@@ -52,8 +53,30 @@ internal static class TapCapture
         return source;
     }
 
-    /// <summary>The tap and process a printed line starts with ("ip_output curl[1234]"), from the frame's
-    /// comment; empty for frames of ordinary interfaces.</summary>
-    public static ReadOnlySpan<byte> ConsolePrefix(in Frame frame) =>
-        frame.Options.IsEmpty || !frame.Options.TryGet(1, out ReadOnlySpan<byte> comment) ? default : TapComment.ConsolePrefix(comment);
+    /// <summary>The tap and process a printed line starts with, from the frame's comment, then the direction
+    /// from epb_flags as tcpdump prints it for cooked captures ("ip_output curl[1234] Out"); empty for frames
+    /// of ordinary interfaces.</summary>
+    public static ReadOnlySpan<byte> ConsolePrefix(in Frame frame)
+    {
+        if (frame.Options.IsEmpty || !frame.Options.TryGet(1, out ReadOnlySpan<byte> comment))
+            return default;
+        ReadOnlySpan<byte> prefix = TapComment.ConsolePrefix(comment);
+        ReadOnlySpan<byte> direction = frame.Options.Flags is uint flags ? PacketFlags.GetDirection(flags) switch
+        {
+            PacketDirection.Inbound => " In"u8,
+            PacketDirection.Outbound => " Out"u8,
+            _ => default,
+        } : default;
+        if (prefix.IsEmpty || direction.IsEmpty)
+            return prefix;
+        // The printer copies the prefix before it asks for the next one: one buffer per printing thread.
+        byte[] buffer = _prefixBuffer ??= new byte[256];
+        int n = Math.Min(prefix.Length, buffer.Length - direction.Length);
+        prefix[..n].CopyTo(buffer);
+        direction.CopyTo(buffer.AsSpan(n));
+        return buffer.AsSpan(0, n + direction.Length);
+    }
+
+    [ThreadStatic]
+    private static byte[]? _prefixBuffer;
 }

@@ -5,7 +5,7 @@ namespace KdtCapture.Cli.Tests.Live;
 
 /// <summary>
 /// Without -w, a tap frame prints as tcpdump's line with the tap and the process after the time
-/// stamp (`12:00:00.000000 net_dev_queue curl[1234] IP ...`), while interface frames in the same
+/// stamp (`12:00:00.000000 net_dev_queue curl[1234] Out IP ...`), while interface frames in the same
 /// capture print exactly as tcpdump prints them.
 /// </summary>
 public sealed partial class TapConsoleTests
@@ -34,14 +34,15 @@ public sealed partial class TapConsoleTests
             .Where(m => m.Success)
             .Select(m => m.Groups["rest"].Value)
             .ToList();
-        string ownProcess = $"[{Environment.ProcessId}] ";
+        // The prefix ends with the direction, as tcpdump prints it for cooked captures: net_dev_queue sends.
+        string ownProcess = $"[{Environment.ProcessId}] Out ";
         var tapLines = lines.Where(l => l.StartsWith("net_dev_queue ", StringComparison.Ordinal)).ToList();
         var plainLines = lines.Where(l => l.StartsWith(packetText, StringComparison.Ordinal)).ToList();
         Assert.True(tapLines.Count == sent, $"{tapLines.Count} tap lines of {sent}\n{kdt.Stdout}\n{kdt.Stderr}");
         Assert.True(plainLines.Count == sent, $"{plainLines.Count} interface lines of {sent}\n{kdt.Stdout}");
         foreach (string line in tapLines)
         {
-            // "net_dev_queue COMM[PID] IP 127.0.0.1.X > 127.0.0.1.PORT: UDP, length N": the prefix, then tcpdump's text.
+            // "net_dev_queue COMM[PID] Out IP 127.0.0.1.X > 127.0.0.1.PORT: UDP, length N": the prefix, then tcpdump's text.
             int process = line.IndexOf(ownProcess, StringComparison.Ordinal);
             Assert.True(process > "net_dev_queue ".Length, $"no sender {ownProcess.Trim()} in: {line}");
             string tcpdumpText = line[(process + ownProcess.Length)..];
