@@ -233,7 +233,7 @@ internal sealed class TapSession : IFrameSink, IDisposable
         {
             foreach (TapCounters c in _source.ReadCounters())
             {
-                received += c.Runs - c.Filtered - c.Skipped;
+                received += c.Accepted; // includes what user space accepted of the undecided (paged) ones
                 lost += c.Lost;
             }
         }
