@@ -1,5 +1,6 @@
 using KdtCapture.Cli.Btf;
 using KdtCapture.Cli.Capture;
+using KdtCapture.Cli.Ftrace;
 using KdtCapture.Cli.Psi;
 
 namespace KdtCapture.Cli;
@@ -25,6 +26,8 @@ internal static class KdtCommand
                 return BtfCommand.Run(rest, stdout, stderr);
             case "psi":
                 return PsiCommand.Run(rest, stdout, stderr);
+            case "ftrace":
+                return FtraceCommand.Run(rest, stdout, stderr);
             case "-h":
             case "--help":
                 stdout.Write(KdtHelp.Text);
@@ -43,6 +46,11 @@ internal static class KdtCommand
                 if (rest[0] == "btf")
                 {
                     stdout.Write(BtfHelp.Text);
+                    return ExitCodes.Success;
+                }
+                if (rest[0] == "ftrace")
+                {
+                    stdout.Write(FtraceHelp.Text);
                     return ExitCodes.Success;
                 }
                 if (rest[0] == "psi")

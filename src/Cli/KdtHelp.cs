@@ -14,6 +14,8 @@ internal static class KdtHelp
                      filters (kdt capture -d/-dd/-ddd EXPRESSION)
           btf        kernel functions, tracepoints and types from BTF
                      (kdt btf funcs GLOB --skb, kdt btf type NAME, kdt btf stats)
+          ftrace     trace-cmd's workflow on tracefs: record events to trace.dat,
+                     report (also trace-cmd's files), list, start/stop/extract, stream
           psi        pressure stall information for the system or a cgroup,
                      refreshed (-i) or as PSI trigger events (--trigger)
 
@@ -24,7 +26,8 @@ internal static class KdtHelp
           kdt capture -y raw -dd 'udp port 53'
           kdt capture --help
           kdt btf funcs 'ip_*' --skb
-          kdt psi --trigger 'memory some 150ms 1s'
+          kdt ftrace record -e sched:sched_switch -- sleep 1
+          kdt psi --trigger 'memory some 150ms 2s'
 
         """;
 }

@@ -1,0 +1,110 @@
+using System.Globalization;
+using System.Text;
+
+namespace KdtCapture.Toolkit.Ftrace;
+
+/// <summary>
+/// Prints trace.dat records as `trace-cmd report` does by default: "COMM-PID [CPU] SECS.USECS:
+/// EVENT: FIELDS", with the instance name first for instance buffers, the event's print format
+/// evaluated, and sched_switch as trace-cmd's sched plugin shows it.
+/// </summary>
+public static class TraceReport
+{
+    public static void WriteHeader(TextWriter output, TraceDat dat) => output.WriteLine($"cpus={dat.CpuCount}");
+
+    public static string Line(TraceDat dat, object item)
+    {
+        var sb = new StringBuilder(160);
+        switch (item)
+        {
+            case LostEvents lost:
+                if (lost.Buffer is not null)
+                    sb.Append(lost.Buffer).Append(": ");
+                sb.Append(CultureInfo.InvariantCulture, $"CPU:{lost.Cpu} ");
+                sb.Append(lost.Count >= 0 ? string.Create(CultureInfo.InvariantCulture, $"[{lost.Count} EVENTS DROPPED]") : "[EVENTS DROPPED]");
+                return sb.ToString();
+            case TraceRecord record:
+                Append(sb, dat, record);
+                return sb.ToString();
+            default:
+                throw new ArgumentException("not a record", nameof(item));
+        }
+    }
+
+    private static void Append(StringBuilder sb, TraceDat dat, TraceRecord record)
+    {
+        if (record.Buffer is not null)
+            sb.Append(record.Buffer).Append(": ");
+        int pid = record.Pid;
+        string comm = pid == 0 ? "<idle>" : dat.CommandLines.TryGetValue(pid, out var c) ? c : "<...>";
+        // Microseconds rounded to nearest, as libtraceevent prints them.
+        ulong micros = (record.Timestamp + 500) / 1000;
+        ulong secs = micros / 1_000_000, usecs = micros % 1_000_000;
+        sb.Append(CultureInfo.InvariantCulture, $"{comm,16}-{pid,-5} [{record.Cpu:000}] {secs}.{usecs:000000}: ");
+        if (record.Format is not { } format)
+        {
+            sb.Append(CultureInfo.InvariantCulture, $"[UNKNOWN TYPE {record.Type}]");
+            return;
+        }
+        sb.Append(CultureInfo.InvariantCulture, $"{format.Name + ":",-21} ");
+        if (format.System == "sched" && format.Name == "sched_switch" && SchedSwitch(sb, format, record.Data))
+            return;
+        var print = format.Print;
+        if (print.IsParsed)
+        {
+            int mark = sb.Length;
+            try
+            {
+                print.Format(sb, format, record.Data, dat.Symbols);
+                return;
+            }
+            catch (FormatException)
+            {
+                sb.Length = mark;
+            }
+        }
+        sb.Append("[FAILED TO PARSE]");
+        foreach (var field in format.Fields)
+        {
+            sb.Append(' ').Append(field.Name).Append('=');
+            if (field.IsString)
+                sb.Append(field.Text(record.Data));
+            else if (field.IsArray || field.IsDataLoc || field.IsRelLoc)
+                sb.Append("ARRAY[").Append(string.Join(", ", field.Bytes(record.Data).ToArray().Select(b => b.ToString("x2", CultureInfo.InvariantCulture)))).Append(']');
+            else
+                sb.Append(field.Integer(record.Data).ToString(CultureInfo.InvariantCulture));
+        }
+    }
+
+    /// <summary>"prev:PID [PRIO] STATE ==> next:PID [PRIO]", as libtraceevent's sched_switch plugin prints it.</summary>
+    private static bool SchedSwitch(StringBuilder sb, EventFormat format, ReadOnlySpan<byte> data)
+    {
+        var prevComm = format.Field("prev_comm");
+        var prevPid = format.Field("prev_pid");
+        var prevPrio = format.Field("prev_prio");
+        var prevState = format.Field("prev_state");
+        var nextComm = format.Field("next_comm");
+        var nextPid = format.Field("next_pid");
+        var nextPrio = format.Field("next_prio");
+        if (prevComm is null || prevPid is null || prevPrio is null || prevState is null || nextComm is null || nextPid is null || nextPrio is null)
+            return false;
+        sb.Append(CultureInfo.InvariantCulture, $"{prevComm.Text(data)}:{prevPid.Integer(data)} [{prevPrio.Integer(data)}] ");
+        long state = prevState.Integer(data);
+        // The letters of libtraceevent's sched_switch plugin (older kernels' state bits), which trace-cmd report prints.
+        const string states = "SDTtZXxW";
+        bool found = false;
+        for (int i = 0; i < states.Length; i++)
+        {
+            if ((state & (1L << i)) == 0)
+                continue;
+            if (found)
+                sb.Append('|');
+            found = true;
+            sb.Append(states[i]);
+        }
+        if (!found)
+            sb.Append('R');
+        sb.Append(CultureInfo.InvariantCulture, $" ==> {nextComm.Text(data)}:{nextPid.Integer(data)} [{nextPrio.Integer(data)}]");
+        return true;
+    }
+}
