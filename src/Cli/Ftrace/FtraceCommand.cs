@@ -175,7 +175,16 @@ internal static partial class FtraceCommand
         {
             if (!top.Exists("available_filter_functions"))
                 throw new FtraceException("this kernel lists no traceable functions (no CONFIG_FUNCTION_TRACER)");
-            foreach (var line in File.ReadLines(top.PathOf("available_filter_functions")))
+            IEnumerable<string> lines;
+            try
+            {
+                lines = File.ReadLines(top.PathOf("available_filter_functions"));
+            }
+            catch (UnauthorizedAccessException)
+            {
+                throw TraceFs.FunctionTracerRefused("available_filter_functions", null);
+            }
+            foreach (var line in lines)
             {
                 string name = line.Split(' ', 2)[0];
                 if (glob is null or "" || Glob.Matches(glob, name))

@@ -693,17 +693,17 @@ public sealed class PrintFormat
         {
             if (!IsPunct("{"))
                 return Expression();
-            // { v, "a" }, { w, "b" }, ... as one list argument.
+            // { v, "a" }, { w, "b" }, ... as one list argument; a { 0, NULL } entry ends it.
             var items = new List<(Expr, string)>();
             while (IsPunct("{"))
             {
                 Take();
                 var key = Expression();
                 Expect(",");
-                var name = Take();
-                if (name.Kind != TokenKind.String)
-                    throw new FormatException("expected a name in { value, name }");
-                items.Add((key, name.Text));
+                if (_peek.Kind == TokenKind.String)
+                    items.Add((key, Take().Text));
+                else
+                    Expression();
                 Expect("}");
                 if (IsPunct(",") && PeekSecond() is { Kind: TokenKind.Punct, Text: "{" })
                     Take();

@@ -53,6 +53,10 @@ public sealed partial class TraceFs
         {
             return File.ReadAllText(PathOf(file));
         }
+        catch (UnauthorizedAccessException) when (IsFunctionTracerFile(file))
+        {
+            throw FunctionTracerRefused(Path.GetFileName(file), null);
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new FtraceException($"cannot read {PathOf(file)}: {e.Message}");
@@ -69,15 +73,22 @@ public sealed partial class TraceFs
             byte[] bytes = System.Text.Encoding.UTF8.GetBytes(value);
             stream.Write(bytes);
         }
-        catch (UnauthorizedAccessException e) when (file.EndsWith("current_tracer", StringComparison.Ordinal) || file.Contains("ftrace", StringComparison.Ordinal))
+        catch (UnauthorizedAccessException) when (IsFunctionTracerFile(file))
         {
-            throw new FtraceException($"the kernel refused '{value.Trim()}' in {path} ({e.Message}): this kernel does not permit the function tracer; trace events instead (kdt ftrace record -e SYSTEM:EVENT), or run in a VM whose kernel allows it");
+            throw FunctionTracerRefused(Path.GetFileName(file), value);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new FtraceException($"the kernel refused '{value.Trim()}' in {path}: {e.Message}");
         }
     }
+
+    private static bool IsFunctionTracerFile(string file)
+        => Path.GetFileName(file) is "current_tracer" or "set_ftrace_filter" or "set_ftrace_notrace" or "set_graph_function" or "set_graph_notrace" or "set_ftrace_pid" or "available_filter_functions";
+
+    /// <summary>The one sentence for kernels (or VMs) that refuse the function tracer with EPERM.</summary>
+    public static FtraceException FunctionTracerRefused(string file, string? value)
+        => new($"this kernel refuses the function tracer (permission denied {(value is null ? "reading" : $"writing '{value.Trim()}' to")} {file}): trace events instead (kdt ftrace record -e SYSTEM:EVENT, see kdt ftrace list -e), or run on a kernel that allows it, such as the tests/vm guest");
 
     /// <summary>Tracers this kernel offers (available_tracers).</summary>
     public IReadOnlyList<string> Tracers() => Read("available_tracers").Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries);

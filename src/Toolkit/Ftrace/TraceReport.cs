@@ -47,8 +47,19 @@ public static class TraceReport
             return;
         }
         sb.Append(CultureInfo.InvariantCulture, $"{format.Name + ":",-21} ");
-        if (format.System == "sched" && format.Name == "sched_switch" && SchedSwitch(sb, format, record.Data))
-            return;
+        // trace-cmd's plugins print these events their own way.
+        switch (format.System, format.Name)
+        {
+            case ("sched", "sched_switch") when SchedSwitch(sb, format, record.Data):
+                return;
+            case ("sched", "sched_wakeup" or "sched_wakeup_new") when SchedWakeup(sb, format, record.Data):
+                return;
+            case ("timer", "hrtimer_start") when HrtimerStart(sb, format, record.Data, dat.Symbols):
+                return;
+            case ("kmem", "kmalloc" or "kmalloc_node" or "kfree" or "kmem_cache_alloc" or "kmem_cache_alloc_node" or "kmem_cache_free"):
+                CallSite(sb, format, record.Data, dat.Symbols);
+                break;
+        }
         var print = format.Print;
         if (print.IsParsed)
         {
@@ -74,6 +85,48 @@ public static class TraceReport
             else
                 sb.Append(field.Integer(record.Data).ToString(CultureInfo.InvariantCulture));
         }
+    }
+
+    /// <summary>"COMM:PID [PRIO] CPU:NNN" (with " failure" where the kernel still reports success=0).</summary>
+    private static bool SchedWakeup(StringBuilder sb, EventFormat format, ReadOnlySpan<byte> data)
+    {
+        var comm = format.Field("comm");
+        var pid = format.Field("pid");
+        var prio = format.Field("prio");
+        var cpu = format.Field("target_cpu");
+        if (comm is null || pid is null || prio is null || cpu is null)
+            return false;
+        sb.Append(CultureInfo.InvariantCulture, $"{comm.Text(data)}:{pid.Integer(data)} [{prio.Integer(data)}]");
+        if (format.Field("success") is { } success && success.Integer(data) == 0)
+            sb.Append(" failure");
+        sb.Append(CultureInfo.InvariantCulture, $" CPU:{cpu.Integer(data):000}");
+        return true;
+    }
+
+    /// <summary>"hrtimer=0xADDR function=SYMBOL/0xOFFSET expires=NS softexpires=NS", as the hrtimer plugin prints it.</summary>
+    private static bool HrtimerStart(StringBuilder sb, EventFormat format, ReadOnlySpan<byte> data, ISymbolResolver? symbols)
+    {
+        var timer = format.Field("hrtimer");
+        var function = format.Field("function");
+        var expires = format.Field("expires");
+        var soft = format.Field("softexpires");
+        if (timer is null || function is null || expires is null || soft is null)
+            return false;
+        ulong address = (ulong)function.Integer(data);
+        sb.Append(CultureInfo.InvariantCulture, $"hrtimer=0x{(ulong)timer.Integer(data):x} function=");
+        if (symbols?.TryResolve(address, out string name, out ulong offset) == true)
+            sb.Append(CultureInfo.InvariantCulture, $"{name}/0x{offset:x}");
+        else
+            sb.Append(CultureInfo.InvariantCulture, $"0x{address:x}");
+        sb.Append(CultureInfo.InvariantCulture, $" expires={(ulong)expires.Integer(data)} softexpires={(ulong)soft.Integer(data)}");
+        return true;
+    }
+
+    /// <summary>The kmem plugin's "(SYMBOL+0xOFFSET) " before the event's own text.</summary>
+    private static void CallSite(StringBuilder sb, EventFormat format, ReadOnlySpan<byte> data, ISymbolResolver? symbols)
+    {
+        if (format.Field("call_site") is { } site && symbols?.TryResolve((ulong)site.Integer(data), out string name, out ulong offset) == true)
+            sb.Append(CultureInfo.InvariantCulture, $"({name}+0x{offset:x}) ");
     }
 
     /// <summary>"prev:PID [PRIO] STATE ==> next:PID [PRIO]", as libtraceevent's sched_switch plugin prints it.</summary>
