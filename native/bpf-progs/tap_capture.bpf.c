@@ -39,6 +39,19 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
+/* --track-skb: the skbs that matched the filter at some tap, mapped to when (ktime). User space
+ * hands the same map to every tap program of a capture, so a tracked skb is sent again at every
+ * other tap even when its headers no longer match (NAT, tunnels), until a freeing tap forgets it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, KDT_TRACK_MAX);
+	__type(key, __u64);
+	__type(value, __u64);
+} tracked_skbs SEC(".maps");
+
+volatile const __u32 track_skb = 0;  /* 1: follow the skbs that match */
+volatile const __u32 track_free = 0; /* 1: this tap frees the skb (kfree_skb, consume_skb): forget it afterwards */
+
 /* Rewritten by user space before load (frozen .rodata: the verifier prunes what they rule out). */
 volatile const __u32 snap_len = 262144;
 volatile const __u32 skb_arg = 0;       /* which argument is the skb */
@@ -159,6 +172,8 @@ static __always_inline int kdt_tap_run(void *ctx, struct sk_buff *skb, __u64 ret
 		return 0;
 	rec = &sc->rec;
 	kdt_count(KDT_TAP_RUNS);
+	__u64 skb_key = (__u64)skb;
+	bool tracked = track_skb && bpf_map_lookup_elem(&tracked_skbs, &skb_key);
 
 	rec->timestamp_ns = bpf_ktime_get_ns();
 	rec->skb_addr = (__u64)skb;
@@ -245,9 +260,20 @@ static __always_inline int kdt_tap_run(void *ctx, struct sk_buff *skb, __u64 ret
 		decision = kdt_filter_raw((__u64)head + frame_off, linear, rec->wire_len);
 	else
 		decision = kdt_filter_data((__u64)head + frame_off, linear, rec->wire_len);
-	if (decision == 0) {
+	if (decision == 0 && !tracked) {
 		kdt_count(KDT_TAP_FILTERED);
 		return 0;
+	}
+	if (decision == 0) {
+		decision = 0xffffffff;
+		rec->flags |= KDT_TAP_TRACKED;
+	} else if (decision >> 32) {
+		/* Undecided: user space runs the filter, keeps the frame if the skb is followed, and
+		 * follows it if the filter matches. */
+		if (tracked)
+			rec->flags |= KDT_TAP_TRACKED;
+	} else if (track_skb && !tracked) {
+		bpf_map_update_elem(&tracked_skbs, &skb_key, &rec->timestamp_ns, BPF_NOEXIST);
 	}
 
 	cap = rec->wire_len;
@@ -344,6 +370,14 @@ static __always_inline __u64 kdt_arg(u64 *ctx, __u32 i)
 	return v;
 }
 
+static __always_inline void kdt_track_forget(struct sk_buff *skb)
+{
+	__u64 key = (__u64)skb;
+
+	if (track_free && skb)
+		bpf_map_delete_elem(&tracked_skbs, &key);
+}
+
 static __always_inline int kdt_tap_args(u64 *ctx, bool typed)
 {
 	__u8 flags = 0;
@@ -362,7 +396,25 @@ static __always_inline int kdt_tap_args(u64 *ctx, bool typed)
 		location = kdt_arg(ctx, location_arg);
 		flags |= KDT_TAP_HAS_LOCATION;
 	}
-	return kdt_tap_run(ctx, skb, retval, reason, location, flags, typed);
+	kdt_tap_run(ctx, skb, retval, reason, location, flags, typed);
+	kdt_track_forget(skb);
+	return 0;
+}
+
+/* --track-skb's cleanup where the capture frees skbs but does not tap (tp_btf/kfree_skb,
+ * tp_btf/consume_skb, fentry/kfree_skbmem where trampolines are allowed): forget the skb. */
+SEC("tp_btf/kfree_skb")
+int kdt_track_forget_tp_btf(u64 *ctx)
+{
+	kdt_track_forget((struct sk_buff *)kdt_arg(ctx, skb_arg));
+	return 0;
+}
+
+SEC("fentry/kfree_skbmem")
+int kdt_track_forget_fentry(u64 *ctx)
+{
+	kdt_track_forget((struct sk_buff *)kdt_arg(ctx, skb_arg));
+	return 0;
 }
 
 SEC("tp_btf/net_dev_queue")
@@ -412,5 +464,7 @@ int kdt_tap_kprobe(struct pt_regs *regs)
 	args[5] = regs->r9;
 	if (skb_arg > 5)
 		return 0;
-	return kdt_tap_run(regs, (struct sk_buff *)args[skb_arg], 0, 0, 0, 0, false);
+	kdt_tap_run(regs, (struct sk_buff *)args[skb_arg], 0, 0, 0, 0, false);
+	kdt_track_forget((struct sk_buff *)args[skb_arg]);
+	return 0;
 }

@@ -63,6 +63,12 @@ static __always_inline void kdt_fill_meta(struct kdt_skb_meta *m, struct sk_buff
 #define KDT_TAP_DIR_OUT 64 /* sent */
 
 #define PACKET_OUTGOING 4
+/* --track-skb: the skb is followed (it matched at an earlier tap). On a decided frame: sent only
+ * because of that (the filter rejects it here); on an undecided one: user space keeps it either way. */
+#define KDT_TAP_TRACKED 0x80
+
+/* --track-skb: skbs followed at once (an LRU map: skbs freed where no tracepoint sees it age out). */
+#define KDT_TRACK_MAX 16384
 
 /* Per-CPU counters of every tap program, by index. */
 #define KDT_TAP_RUNS 0          /* program runs with an skb */

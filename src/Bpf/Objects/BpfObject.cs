@@ -23,6 +23,7 @@ public sealed class BpfObject : IDisposable
     private readonly Dictionary<string, ProgramSpec> _programSpecs = [];
     private readonly Dictionary<string, IReadOnlyList<CoReResult>> _coRe = [];
     private readonly List<BpfLink> _links = [];
+    private readonly HashSet<string> _borrowedMaps = [];
     private BtfHandle? _btf;
     private bool _disposed;
 
@@ -76,7 +77,17 @@ public sealed class BpfObject : IDisposable
             _btf = BtfHandle.Load(btf.RawBytes.Span, $"BTF of object '{Spec.Name}'");
 
         foreach (var m in Spec.Maps)
+        {
+            if (options.MapReplacements is { } replacements && replacements.TryGetValue(m.Name, out BpfMap? shared))
+            {
+                if (shared.Type != m.Type || shared.KeySize != m.KeySize || shared.ValueSize != m.ValueSize)
+                    throw new BpfException($"object '{Spec.Name}': map '{m.Name}' is {m.Type.KernelName()} with key {m.KeySize} and value {m.ValueSize}; the replacement given is {shared}");
+                _maps[m.Name] = shared;
+                _borrowedMaps.Add(m.Name);
+                continue;
+            }
             _maps[m.Name] = CreateMap(m);
+        }
 
         var wanted = options.Programs;
         if (wanted is not null)
@@ -299,8 +310,9 @@ public sealed class BpfObject : IDisposable
             l.Dispose();
         foreach (var p in _programs.Values)
             p.Dispose();
-        foreach (var m in _maps.Values)
-            m.Dispose();
+        foreach (var (name, m) in _maps)
+            if (!_borrowedMaps.Contains(name))
+                m.Dispose();
         _btf?.Dispose();
         _links.Clear();
         _programs.Clear();

@@ -10,7 +10,8 @@ namespace KdtCapture.Capture.Taps;
 /// The first two words are the console prefix (<see cref="ConsolePrefix"/>): the tap's function or
 /// tracepoint and the sending/receiving process with its pid. The rest are key=value pairs; the
 /// device name appears only for devices of the capturing process's own network namespace, ret only
-/// for fexit, reason and location only at kfree_skb-like tracepoints.
+/// for fexit, reason and location only at kfree_skb-like tracepoints; a final <c>track</c> marks a
+/// frame sent only because <c>--track-skb</c> follows its skb (the filter does not match it here).
 /// </summary>
 public static class TapComment
 {
@@ -35,10 +36,35 @@ public static class TapComment
         return prefix.EndsWith("]"u8) ? prefix : default;
     }
 
+    /// <summary>
+    /// The <c>--track-skb</c> console prefix, as pwru lays out a hop: tap, skb address, process
+    /// ("net_dev_queue 0xffff888004a3c000 ping[1234]"), written to <paramref name="destination"/> from a
+    /// tap comment (UTF-8); returns its length, 0 when the comment is not a tap's.
+    /// </summary>
+    public static int TrackPrefix(ReadOnlySpan<byte> commentUtf8, Span<byte> destination)
+    {
+        ReadOnlySpan<byte> prefix = ConsolePrefix(commentUtf8);
+        int space = prefix.IndexOf((byte)' ');
+        int skb = commentUtf8.IndexOf(" skb="u8);
+        if (prefix.IsEmpty || space < 0 || skb < 0)
+            return 0;
+        ReadOnlySpan<byte> address = commentUtf8[(skb + 5)..];
+        int end = address.IndexOf((byte)' ');
+        if (end >= 0)
+            address = address[..end];
+        int at = 0;
+        Append(destination, ref at, prefix[..space]);
+        Append(destination, ref at, " "u8);
+        Append(destination, ref at, address);
+        Append(destination, ref at, prefix[space..]);
+        return at;
+    }
+
     /// <summary>Writes the comment of <paramref name="record"/> as UTF-8; returns its length (cut to fit).</summary>
     /// <remarks>Numbers are formatted with each type's own TryFormat, not an interpolated handler: no
     /// boxing at any JIT tier, nothing allocated per frame.</remarks>
-    internal static int Format(Span<byte> destination, TapSource.LoadedTap tap, in TapRecord record, TapSource source)
+    /// <param name="tracked">--track-skb kept the frame although the filter does not match it (" track").</param>
+    internal static int Format(Span<byte> destination, TapSource.LoadedTap tap, in TapRecord record, TapSource source, bool tracked)
     {
         int at = 0;
         Append(destination, ref at, tap.TargetUtf8);
@@ -101,6 +127,8 @@ public static class TapComment
                 Hex(destination, ref at, record.Location);
             }
         }
+        if (tracked)
+            Append(destination, ref at, " track"u8);
         return at;
     }
 

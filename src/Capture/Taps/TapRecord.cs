@@ -25,6 +25,10 @@ public readonly ref struct TapRecord
 
     /// <summary>Flags: the direction the program decided (the tap's place, else pkt_type/skb_iif/skb->sk); neither when unknown.</summary>
     public const byte DirectionIn = 32, DirectionOut = 64;
+    /// <summary>Flag: --track-skb follows this skb (it matched at an earlier tap). On a decided frame it was
+    /// sent only because of that (the filter rejects it here); on a <see cref="FilterUndecided"/> one it stays
+    /// whatever user space's filter says.</summary>
+    public const byte Tracked = 0x80;
 
     /// <summary>Where the frame starts, as the program chose.</summary>
     public const byte LinkEthernet = 1, LinkRaw = 2, LinkData = 3;

@@ -54,6 +54,8 @@ public sealed class TapSource : IFrameSource, IDisposable
     private readonly uint _ownNetns;
     private readonly Dictionary<int, byte[]> _deviceNames = [];
     private FrameProducer? _producer;
+    private SkbTracking? _tracking;
+    private SkbTrackingOrder? _order;
     private long _accepted;
     private bool _limitReached;
     private bool _disposed;
@@ -126,6 +128,9 @@ public sealed class TapSource : IFrameSource, IDisposable
                 foreach (var p in t.Object.Programs.Values) ids.Add(p.Id);
                 foreach (var m in t.Object.Maps.Values) ids.Add(m.Id);
             }
+            if (_tracking is not null)
+                foreach (uint id in _tracking.KernelObjectIds)
+                    if (!ids.Contains(id)) ids.Add(id);
             return ids;
         }
     }
@@ -133,9 +138,22 @@ public sealed class TapSource : IFrameSource, IDisposable
     /// <summary>The kernel's counts for every tap, in <see cref="Taps"/> order.</summary>
     public IReadOnlyList<TapCounters> ReadCounters() => _taps.ConvertAll(t => t.ReadCounters());
 
+    /// <summary>With <see cref="TapSourceOptions.TrackSkb"/>: how many skbs are followed now (walks the kernel's map).</summary>
+    public int TrackedSkbCount() => _tracking?.Count() ?? 0;
+
     private void LoadAll(IReadOnlyList<ResolvedTap> taps)
     {
         var filters = CompileFilters();
+        if (_options.TrackSkb)
+        {
+            // Following is decided per packet in the kernel: a filter there is what starts it.
+            if (!FiltersInKernel)
+                throw new TapException("--track-skb needs the filter to run in the kernel, and this one cannot (" + string.Join("; ", _notices) + "): simplify the filter");
+            _tracking = SkbTracking.Create();
+            // A path reads hop by hop: frames of all taps go on in the kernel's time order.
+            if (taps.Count > 1)
+                _order = new SkbTrackingOrder();
+        }
         foreach (ResolvedTap tap in taps)
         {
             if (Excluded(tap))
@@ -150,6 +168,12 @@ public sealed class TapSource : IFrameSource, IDisposable
         }
         if (_taps.Count == 0)
             throw new TapException($"-Q {(_options.Direction == CaptureDirection.In ? "in" : "out")} leaves no tap: every tap given sees only the other direction");
+        if (_tracking is not null)
+        {
+            _tracking.AttachCleanup(Taps);
+            if (_tracking.CleanupPoints.Count > 0)
+                _notices.Add($"--track-skb: freed skbs are forgotten at {string.Join(", ", _tracking.CleanupPoints)}");
+        }
     }
 
     private bool Excluded(ResolvedTap tap) => _options.Direction switch
@@ -274,6 +298,11 @@ public sealed class TapSource : IFrameSource, IDisposable
             CaptureDirection.Out => (uint)TapRecord.DirectionOut,
             _ => 0u,
         });
+        if (options.TrackSkb)
+        {
+            spec.RewriteConstant("track_skb", 1u);
+            spec.RewriteConstant("track_free", SkbTracking.FreesSkb(tap) ? 1u : 0u);
+        }
         return spec;
     }
 
@@ -283,7 +312,11 @@ public sealed class TapSource : IFrameSource, IDisposable
         BpfObject obj;
         try
         {
-            obj = BpfObject.Load(PrepareObject(tap, _options, filters), new BpfObjectOptions { Programs = [name] });
+            obj = BpfObject.Load(PrepareObject(tap, _options, filters), new BpfObjectOptions { Programs = [name], MapReplacements = _tracking?.Replacements });
+        }
+        catch (BpfVerifierException e) when (filters.Any(f => f is not null) && _options.TrackSkb)
+        {
+            throw new TapException($"{tap.Spec.Text}: the kernel refused the filter ({e.Message}); --track-skb needs it in the kernel: simplify the filter", e);
         }
         catch (BpfVerifierException e) when (filters.Any(f => f is not null))
         {
@@ -346,6 +379,7 @@ public sealed class TapSource : IFrameSource, IDisposable
                     next = (next + 1) % _taps.Count;
                     samples = t.Reader.Read(t, HandleSample, wait, cancellationToken);
                 }
+                _order?.Release(producer, (ulong)MonotonicNanoseconds(Stopwatch.GetTimestamp()) - (ulong)SkbTrackingOrder.Window.Ticks * 100);
                 if (samples == 0 || _options.Immediate)
                     producer.Flush();
                 if (Stopwatch.GetElapsedTime(lastReport) > TimeSpan.FromMilliseconds(500))
@@ -362,6 +396,7 @@ public sealed class TapSource : IFrameSource, IDisposable
         if (!_limitReached)
             foreach (LoadedTap t in _taps)
                 t.Reader.Poll(t, HandleSample);
+        _order?.Release(producer, ulong.MaxValue);
         ReportCounters(final: true);
         producer.Flush();
     }
@@ -410,19 +445,28 @@ public sealed class TapSource : IFrameSource, IDisposable
             data = _frame.AsSpan(0, prefix.Length + n);
         }
         uint wire = Math.Max(record.WireLength, (uint)data.Length);
+        bool tracked = (record.Flags & (TapRecord.Tracked | TapRecord.FilterUndecided)) == TapRecord.Tracked;
         if ((record.Flags & TapRecord.FilterUndecided) != 0 && _userFilters[slot] is { } whole)
         {
             // The kernel's filter read past the linear bytes: decide on the whole frame (for the
             // linear-only taps, the linear bytes are all there is: those loads fail, as libpcap's do).
             uint verdict = whole.Run(data, wire);
-            if (verdict == 0)
+            if (verdict == 0 && (record.Flags & TapRecord.Tracked) == 0)
             {
                 FrameProducer.Count(frameInterface, received: 1, accepted: 0);
                 return;
             }
-            Interlocked.Increment(ref tap.UndecidedMatched);
-            if ((uint)data.Length > verdict)
-                data = data[..(int)verdict];
+            if (verdict == 0)
+                tracked = true; // --track-skb follows the skb: kept although the filter does not match
+            else
+            {
+                Interlocked.Increment(ref tap.UndecidedMatched);
+                if ((uint)data.Length > verdict)
+                    data = data[..(int)verdict];
+                // A match decided here starts following the skb, as the kernel does for the ones it decides.
+                if (_tracking is not null && (record.Flags & TapRecord.Tracked) == 0)
+                    _tracking.Follow(record.SkbAddress, record.MonotonicNanoseconds);
+            }
         }
         if (data.Length > _options.SnapLength)
             data = data[.._options.SnapLength];
@@ -433,20 +477,23 @@ public sealed class TapSource : IFrameSource, IDisposable
             return;
         }
         FrameProducer.Count(frameInterface);
-        int optionsLength = WriteOptions(tap, record);
+        int optionsLength = WriteOptions(tap, record, tracked);
         var timestamp = PacketTimestamp.FromUnixNanoseconds((long)record.MonotonicNanoseconds + _wallClockOffset);
-        producer.Write(new FrameHeader(timestamp, frameInterface.Index, frameInterface.LinkType, wire), data,
-            _packetOptions.AsSpan(0, optionsLength));
+        var header = new FrameHeader(timestamp, frameInterface.Index, frameInterface.LinkType, wire);
+        if (_order is not null)
+            _order.Add(record.MonotonicNanoseconds, header, data, _packetOptions.AsSpan(0, optionsLength));
+        else
+            producer.Write(header, data, _packetOptions.AsSpan(0, optionsLength));
         if (_options.MaxFrames is long max && ++_accepted >= max)
             _limitReached = true;
     }
 
     /// <summary>opt_comment (the metadata), epb_flags (direction), epb_packetid (the skb), end of options.</summary>
-    private int WriteOptions(LoadedTap tap, in TapRecord record)
+    private int WriteOptions(LoadedTap tap, in TapRecord record, bool tracked)
     {
         Span<byte> o = _packetOptions;
         int at = 4;
-        int comment = TapComment.Format(o[at..^32], tap, record, this);
+        int comment = TapComment.Format(o[at..^32], tap, record, this, tracked);
         WriteOptionHeader(o, 0, 1, comment);
         at += Align4(comment);
         // The direction the program decided per packet (none when neither the tap's place nor the skb tells).
@@ -579,6 +626,9 @@ public sealed class TapSource : IFrameSource, IDisposable
         foreach (LoadedTap t in _taps)
             t.Dispose();
         _taps.Clear();
+        _tracking?.Dispose();
+        _tracking = null;
+        _order?.Dispose();
     }
 
     /// <summary>One attached tap program with its reader and the interfaces its frames go to.</summary>

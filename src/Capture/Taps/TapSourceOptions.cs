@@ -40,6 +40,11 @@ public sealed class TapSourceOptions
     /// <summary><c>-c</c>: stop after this many frames.</summary>
     public long? MaxFrames { get; init; }
 
+    /// <summary><c>--track-skb</c>: follow the skb of every packet the filter matches at any tap to every
+    /// other tap until it is freed, sending it there even when the filter no longer matches (frames marked
+    /// <c>track</c>). Needs the filter in the kernel.</summary>
+    public bool TrackSkb { get; init; }
+
     /// <summary>Filter in the kernel when the filter translates and verifies (default); false filters in user space.</summary>
     public bool KernelFilter { get; init; } = true;
 }

@@ -177,6 +177,9 @@ internal static class CaptureCommand
                     case CaptureOptionTable.Pcap:
                         settings.ClassicPcap = true;
                         break;
+                    case CaptureOptionTable.TrackSkb:
+                        settings.TrackSkb = true;
+                        break;
                     case 'h':
                         stdout.Write(CaptureHelp.Text);
                         return ExitCodes.Success;
@@ -205,6 +208,9 @@ internal static class CaptureCommand
         // tcpdump lists interfaces before looking at anything else.
         if (settings.ListInterfaces)
             return InterfaceListing.ListInterfaces(stdout, stderr);
+
+        if (settings.TrackSkb && (settings.ReadFile is not null || settings.DumpCount > 0 || !settings.Interfaces.Exists(LooksLikeTapSpec)))
+            return Fail(stderr, "--track-skb follows packets between kernel taps: capture with -i tp_btf/... (e.g. -i 'tp_btf/*skb*' -i tp_btf/net_dev_queue --track-skb icmp)");
 
         if (settings.ReadFile is not null && !settings.NeedsCaptureEngine)
             return OfflineCapture.Run(settings, operands, stdout, stderr);
@@ -435,6 +441,8 @@ internal sealed class CaptureSettings
     public bool LineBuffered { get; set; }
     public bool CountOnly { get; set; }
     public bool ClassicPcap { get; set; }
+    /// <summary>--track-skb: follow every matched skb to the other taps until it is freed.</summary>
+    public bool TrackSkb { get; set; }
     public bool NanosecondPrecision { get; set; }
 
     public int TimestampCount { get; set; }

@@ -35,6 +35,14 @@ internal static class CaptureHelp
           -Q in|out|inout      only packets received / sent / both
               --immediate-mode deliver packets at once instead of in blocks
           -y LT                the link type to capture with (see -L)
+        Kernel taps (root; -i beside interfaces, several at once, globs allowed):
+          -i fentry/FUNC, fexit/FUNC, kprobe/FUNC, tp_btf/TP, raw_tp/TP
+                               capture inside the kernel where FUNC or TP sees an skb;
+                               each frame's pcapng comment names the tap and process
+              --track-skb      follow the skb of every packet the filter matches to every
+                               other tap until it is freed, even after NAT or tunnels
+                               changed its headers (such frames end their comment with
+                               "track"); printed, a line is: time tap skb process summary
         At the end: packets captured, received by filter, dropped by kernel (and by kdt when
         its output could not keep up) on stderr, as tcpdump reports them.
 
@@ -99,6 +107,7 @@ internal static class CaptureHelp
           kdt capture -dd -y raw 'udp and dst port 53'
           kdt capture -ddd -O 'host 192.0.2.1 and not port 22'
           kdt capture -i any -d 'icmp or icmp6'
+          kdt capture -i 'tp_btf/*skb*' -i tp_btf/net_dev_queue --track-skb -n icmp
 
         """;
 }

@@ -19,6 +19,8 @@ internal static class CaptureOptionTable
     public const int Version = 1007;
     /// <summary>kdt's own: write classic pcap instead of pcapng.</summary>
     public const int Pcap = 1008;
+    /// <summary>kdt's own: follow matched skbs to every tap until freed.</summary>
+    public const int TrackSkb = 1020;
 
     /// <summary>tcpdump's short options; ':' marks those that take an argument.</summary>
     public const string ShortOptions = "aAbB:c:C:dDeE:fF:G:hHi:Ij:JKlLm:M:nNOpqQ:r:s:StT:uUvV:w:W:xXy:z:Z:#";
@@ -54,5 +56,6 @@ internal static class CaptureOptionTable
         new("version", false, Version),
         // Not tcpdump's: -w writes pcapng unless this (or a .pcap name) asks for pcap.
         new("pcap", false, Pcap),
+        new("track-skb", false, TrackSkb),
     ];
 }

@@ -99,6 +99,7 @@ internal static class LiveCapture
                         LinkType = settings.LinkType,
                         BufferSizeKiB = settings.BufferKiB,
                         Immediate = settings.ImmediateMode,
+                        TrackSkb = settings.TrackSkb,
                         // With interfaces too, -c counts over everything (the composite stops it).
                         MaxFrames = opened.Count == 0 ? settings.PacketCount : null,
                     });
@@ -160,7 +161,7 @@ internal static class LiveCapture
                 flushAfterBatch: true)
             {
                 // Tap frames carry their function and process in their comment: "ip_output curl[1234] IP ...".
-                Prefix = taps is null ? null : TapCapture.ConsolePrefix,
+                Prefix = taps is null ? null : settings.TrackSkb ? new TrackConsole().Prefix : TapCapture.ConsolePrefix,
             });
         }
         else
