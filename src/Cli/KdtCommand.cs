@@ -1,5 +1,6 @@
 using KdtCapture.Cli.Btf;
 using KdtCapture.Cli.Capture;
+using KdtCapture.Cli.Extcap;
 using KdtCapture.Cli.Ftrace;
 using KdtCapture.Cli.Psi;
 
@@ -15,6 +16,10 @@ internal static class KdtCommand
             stdout.Write(KdtHelp.Text);
             return ExitCodes.Success;
         }
+
+        // Wireshark runs its extcap programs with options only (--extcap-interfaces, --capture ...).
+        if (args[0].StartsWith("--", StringComparison.Ordinal) && ExtcapCommand.IsExtcapCall(args))
+            return ExtcapCommand.Run(args, stdout, stderr);
 
         string command = args[0];
         var rest = args.Skip(1).ToArray();
