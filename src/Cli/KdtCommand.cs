@@ -3,6 +3,7 @@ using KdtCapture.Cli.Capture;
 using KdtCapture.Cli.Extcap;
 using KdtCapture.Cli.Ftrace;
 using KdtCapture.Cli.Psi;
+using KdtCapture.Cli.Trace;
 
 namespace KdtCapture.Cli;
 
@@ -33,6 +34,8 @@ internal static class KdtCommand
                 return PsiCommand.Run(rest, stdout, stderr);
             case "ftrace":
                 return FtraceCommand.Run(rest, stdout, stderr);
+            case "trace":
+                return TraceCommand.Run(rest, stdout, stderr);
             case "-h":
             case "--help":
                 stdout.Write(KdtHelp.Text);
@@ -61,6 +64,9 @@ internal static class KdtCommand
                 if (rest[0] == "psi")
                 {
                     stdout.Write(PsiHelp.Text);
+                if (rest[0] == "trace")
+                {
+                    stdout.Write(TraceHelp.Text);
                     return ExitCodes.Success;
                 }
                 return Unknown(stderr, rest[0]);

@@ -18,6 +18,8 @@ internal static class KdtHelp
                      report (also trace-cmd's files), list, start/stop/extract, stream
           psi        pressure stall information for the system or a cgroup,
                      refreshed (-i) or as PSI trigger events (--trigger)
+          trace      BPF tracing tools on tracepoints: execsnoop, opensnoop,
+                     tcpdrop, runqlat, ... (kdt trace --list)
 
         Run 'kdt COMMAND --help' for a command's options and examples.
 
@@ -28,6 +30,7 @@ internal static class KdtHelp
           kdt btf funcs 'ip_*' --skb
           kdt ftrace record -e sched:sched_switch -- sleep 1
           kdt psi --trigger 'memory some 150ms 2s'
+          kdt trace execsnoop -T
 
         """;
 }

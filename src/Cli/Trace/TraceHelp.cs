@@ -1,0 +1,226 @@
+using System.Text;
+using KdtCapture.Toolkit.Trace;
+
+namespace KdtCapture.Cli.Trace;
+
+/// <summary>The help of `kdt trace` and of each tool: what it shows, its options, examples.</summary>
+internal static class TraceHelp
+{
+    public const string Text =
+        """
+        kdt trace: BPF tracing tools on kernel tracepoints (bcc's tools, on tp_btf)
+
+        Usage: kdt trace TOOL [OPTIONS]
+               kdt trace --list
+               kdt trace TOOL --help
+
+        Tools (kdt trace --list says which this kernel can run):
+          execsnoop   new processes with their arguments
+          exitsnoop   process exits with age and exit status
+          opensnoop   open/openat/openat2 with path and result
+          syscount    system calls counted by syscall or process
+          tcpconnect  active TCP connections
+          tcplife     TCP sessions with bytes and lifetime, when they close
+          tcpstates   TCP state changes
+          tcpdrop     dropped TCP packets with the kernel's drop reason
+          runqlat     run queue latency histogram
+
+        Common options:
+          -p PID          only this process (thread group)
+          -t TID          only this thread
+          -c COMM         only tasks with this comm (exact, at most 15 bytes)
+          -T              add a wall clock time column (HH:MM:SS)
+          -d SECONDS      stop after SECONDS
+          -i SECONDS      summary tools: print and reset every SECONDS
+          -j, --json      one JSON object per line
+          -h, --help      help (of a tool when given after it)
+
+        Ctrl-C (SIGINT) or SIGTERM stops a tool; summary tools print their summary then.
+
+        Examples:
+          kdt trace --list
+          kdt trace execsnoop -T
+          kdt trace runqlat -m 5 1
+          kdt trace tcpdrop --json
+
+        """;
+
+    private const string Common =
+        """
+          -p PID          only this process (thread group)
+          -t TID          only this thread
+          -c COMM         only tasks with this comm (exact, at most 15 bytes)
+          -d SECONDS      stop after SECONDS
+          -j, --json      one JSON object per line
+          -h, --help      this text
+
+        """;
+
+    private static readonly Dictionary<string, (string Usage, string About, string Options, string Examples)> Tools = new()
+    {
+        ["execsnoop"] = ("[-x] [-T]",
+            """
+            Prints each execve/execveat: the new comm, PID, parent PID, return value and the
+            arguments (the file name, then argv[1..19]; "..." when there were more). Only
+            successful execs unless -x.
+            Columns: [TIME] PCOMM PID PPID RET ARGS
+            """,
+            """
+              -x              also show failed execs (RET is -errno)
+              -T              TIME column (HH:MM:SS)
+            """,
+            """
+              kdt trace execsnoop
+              kdt trace execsnoop -x -T
+              kdt trace execsnoop -c make
+              kdt trace execsnoop --json -d 10
+            """),
+        ["exitsnoop"] = ("[--per-thread] [-T]",
+            """
+            Prints each process exit: comm, PID, parent PID, thread ID, age in seconds and the
+            exit status ("0", "code N", "signal N (NAME)", ", core dumped"). Thread group
+            leaders only unless --per-thread.
+            Columns: [TIME] PCOMM PID PPID TID AGE(s) EXIT_CODE
+            """,
+            """
+              --per-thread    every thread's exit, not only the process's
+              -T              TIME column (HH:MM:SS)
+            """,
+            """
+              kdt trace exitsnoop
+              kdt trace exitsnoop -c nginx -T
+              kdt trace exitsnoop --per-thread -p 1234
+            """),
+        ["opensnoop"] = ("[-x] [-T]",
+            """
+            Prints each open/openat/openat2: PID, comm, the file descriptor returned (-1 on
+            failure), the errno (0 on success) and the path as the caller gave it.
+            Columns: [TIME] PID COMM FD ERR PATH
+            """,
+            """
+              -x              failed opens only
+              -T              TIME column (HH:MM:SS)
+            """,
+            """
+              kdt trace opensnoop
+              kdt trace opensnoop -x
+              kdt trace opensnoop -p 1234 -T
+              kdt trace opensnoop -c systemd --json
+            """),
+        ["syscount"] = ("[-P] [-L] [-m] [-x] [-e ERRNO] [--top N] [-i SECONDS]",
+            """
+            Counts system calls by syscall (or by process with -P) and prints the top N at
+            the end (Ctrl-C or -d) or every -i SECONDS, sorted by count (by time with -L).
+            Columns: SYSCALL (or PID COMM) COUNT [TIME (us)]
+            """,
+            """
+              -P              count by process instead of by syscall
+              -L              also total the time spent in each (TIME (us), or ms with -m)
+              -m              milliseconds instead of microseconds
+              -x              failed calls only
+              -e ERRNO        calls that failed with this errno only (ENOENT or 2)
+              --top N         print the N busiest (default 10)
+              -i SECONDS      print and reset every SECONDS
+            """,
+            """
+              kdt trace syscount
+              kdt trace syscount -P --top 5 -d 10
+              kdt trace syscount -L -p 1234 -i 1
+              kdt trace syscount -x -e ENOENT
+            """),
+        ["tcpconnect"] = ("[-T]",
+            """
+            Prints each active TCP open (a socket moving from CLOSE to SYN_SENT in the
+            connecting process), IPv4 and IPv6: PID, comm, IP version, addresses, port.
+            Columns: [TIME] PID COMM IP SADDR DADDR DPORT
+            """,
+            """
+              -T              TIME column (HH:MM:SS)
+            """,
+            """
+              kdt trace tcpconnect
+              kdt trace tcpconnect -c curl -T
+              kdt trace tcpconnect --json
+            """),
+        ["tcplife"] = ("[-T]",
+            """
+            Prints one line per TCP session when it closes: the owning process (the last one
+            seen connecting or closing it), both ends, the bytes sent (acknowledged) and
+            received in KiB, and the session's lifetime in milliseconds. -p/-c select the
+            owner.
+            Columns: [TIME] PID COMM LADDR LPORT RADDR RPORT TX_KB RX_KB MS
+            """,
+            """
+              -T              TIME column (HH:MM:SS)
+            """,
+            """
+              kdt trace tcplife
+              kdt trace tcplife -p 1234
+              kdt trace tcplife --json -d 60
+            """),
+        ["tcpstates"] = ("[-T]",
+            """
+            Prints every TCP state change: the socket's address, the process that changed it
+            (often the softirq's current task), both ends, old and new state and the
+            milliseconds spent in the old state.
+            Columns: [TIME] SKADDR C-PID C-COMM LADDR LPORT RADDR RPORT OLDSTATE -> NEWSTATE MS
+            """,
+            """
+              -T              TIME column (HH:MM:SS)
+            """,
+            """
+              kdt trace tcpstates
+              kdt trace tcpstates -T --json
+            """),
+        ["tcpdrop"] = ("",
+            """
+            Prints each TCP packet the kernel frees as dropped (skb:kfree_skb), with its
+            addresses, ports and TCP flags, the drop reason (the kernel's enum
+            skb_drop_reason, named from BTF) and the function that dropped it (kallsyms).
+            -p/-c select the task that was current when the packet was dropped.
+            Columns: TIME PID IP SADDR:SPORT > DADDR:DPORT FLAGS REASON LOCATION
+            """,
+            "",
+            """
+              kdt trace tcpdrop
+              kdt trace tcpdrop --json -d 30
+            """),
+        ["runqlat"] = ("[-m] [-P | -L] [--heatmap FILE.svg] [-i SECONDS] [INTERVAL [COUNT]]",
+            """
+            Measures how long runnable tasks wait on a CPU's run queue, from wakeup (or
+            preemption) until they run, and prints a log2 histogram as bcc draws it. -p/-t/-c
+            select the task that waited.
+            """,
+            """
+              -m              milliseconds instead of microseconds
+              -P              one histogram per process
+              -L              one histogram per thread
+              -T              time of day above each interval's histograms
+              -i SECONDS      print and reset every SECONDS (or give INTERVAL [COUNT])
+              --heatmap FILE  also write latency over time (one column per interval,
+                              per second without -i) as an SVG heatmap
+            """,
+            """
+              kdt trace runqlat
+              kdt trace runqlat -m 5 1
+              kdt trace runqlat -P -d 10
+              kdt trace runqlat --heatmap runq.svg -d 60
+            """),
+    };
+
+    public static string For(TraceTool tool)
+    {
+        if (!Tools.TryGetValue(tool.Name, out var h))
+            throw new InvalidOperationException($"no help for trace tool '{tool.Name}'");
+        var text = new StringBuilder();
+        text.Append("kdt trace ").Append(tool.Name).Append(": ").Append(tool.Summary).Append("\n\n");
+        text.Append("Usage: kdt trace ").Append(tool.Name).Append(" [-p PID] [-t TID] [-c COMM] [-d SECONDS] [-j]")
+            .Append(h.Usage.Length > 0 ? " " + h.Usage : "").Append("\n\n");
+        text.Append(h.About).Append("\n\n");
+        text.Append("Options:\n").Append(Common);
+        if (h.Options.Length > 0)
+            text.Append(h.Options).Append('\n');
+        text.Append("\nExamples:\n").Append(h.Examples).Append("\n\n");
+        return text.ToString();
+    }
+}
