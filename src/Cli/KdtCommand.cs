@@ -64,6 +64,8 @@ internal static class KdtCommand
                 if (rest[0] == "psi")
                 {
                     stdout.Write(PsiHelp.Text);
+                    return ExitCodes.Success;
+                }
                 if (rest[0] == "trace")
                 {
                     stdout.Write(TraceHelp.Text);
