@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using KdtCapture.Toolkit.Trace;
 
-namespace KdtCapture.Toolkit.Tests;
+namespace KdtCapture.Toolkit.Tests.Trace;
 
 /// <summary>
 /// Runs a trace tool in-process on its own thread: waits until its programs are attached, runs

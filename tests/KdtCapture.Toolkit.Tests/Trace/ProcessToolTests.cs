@@ -3,7 +3,7 @@ using System.Text.Json;
 using KdtCapture.Toolkit.Trace;
 using KdtCapture.Toolkit.Trace.Tools;
 
-namespace KdtCapture.Toolkit.Tests;
+namespace KdtCapture.Toolkit.Tests.Trace;
 
 /// <summary>execsnoop, exitsnoop, opensnoop and syscount against processes and calls the tests make.</summary>
 public sealed class ProcessToolTests
