@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace KdtCapture.Toolkit.Trace;
@@ -30,7 +31,8 @@ internal sealed class JsonLines
     private readonly ArrayBufferWriter<byte> _buffer = new(1024);
     private readonly Utf8JsonWriter _json;
 
-    public JsonLines() => _json = new Utf8JsonWriter(_buffer);
+    // Relaxed escaping: quotes as \" rather than \u0022, non-ASCII paths and comms kept readable.
+    public JsonLines() => _json = new Utf8JsonWriter(_buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
 
     public Utf8JsonWriter Begin()
     {
