@@ -206,9 +206,7 @@ internal static partial class FtraceCommand
     {
         string path = o.Input ?? (o.Operands.Count > 0 ? o.Operands[0] : "trace.dat");
         var dat = TraceDat.Read(path);
-        TraceReport.WriteHeader(stdout, dat);
-        foreach (var item in dat.Records())
-            stdout.WriteLine(TraceReport.Line(dat, item));
+        TraceReport.Write(stdout, dat);
         return ExitCodes.Success;
     }
 

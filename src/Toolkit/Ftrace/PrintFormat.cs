@@ -57,9 +57,10 @@ public sealed class PrintFormat
 
     /// <summary>Formats <paramref name="record"/> (the event's bytes, common fields first).</summary>
     /// <exception cref="FormatException">An expression this evaluator does not know.</exception>
-    public void Format(StringBuilder output, EventFormat format, ReadOnlySpan<byte> record, ISymbolResolver? symbols)
+    /// <param name="strings">Kernel string constants by address (printk_formats), for %s of a const char * field.</param>
+    public void Format(StringBuilder output, EventFormat format, ReadOnlySpan<byte> record, ISymbolResolver? symbols, IReadOnlyDictionary<ulong, string>? strings = null)
     {
-        var context = new Context(format, record.ToArray(), symbols);
+        var context = new Context(format, record.ToArray(), symbols) { Strings = strings };
         int arg = 0;
         foreach (var spec in _specs)
         {
@@ -87,7 +88,9 @@ public sealed class PrintFormat
         switch (spec.Conversion)
         {
             case 's':
-                body = value.Str ?? (value.Bytes is not null ? Encoding.UTF8.GetString(value.Bytes) : v.ToString(CultureInfo.InvariantCulture));
+                body = value.Str ?? (value.Bytes is not null ? Encoding.UTF8.GetString(value.Bytes)
+                    : context.Strings is not null && context.Strings.TryGetValue((ulong)v, out var constant) ? constant
+                    : string.Create(CultureInfo.InvariantCulture, $"0x{(ulong)v:x}"));
                 if (precision >= 0 && body.Length > precision)
                     body = body[..precision];
                 numeric = false;
@@ -154,7 +157,8 @@ public sealed class PrintFormat
             case 'I' or 'i' when value.Bytes is { Length: 16 } ip6:
                 return new System.Net.IPAddress(ip6).ToString();
             default:
-                return string.Create(CultureInfo.InvariantCulture, $"0x{(ulong)value.Int:x}");
+                // libtraceevent prints a null pointer as glibc's printf does.
+                return value.Int == 0 ? "(nil)" : string.Create(CultureInfo.InvariantCulture, $"0x{(ulong)value.Int:x}");
         }
     }
 
@@ -251,13 +255,14 @@ public sealed class PrintFormat
 
     // ---- expressions ----
 
-    private readonly record struct Value(long Int, string? Str = null, byte[]? Bytes = null);
+    private readonly record struct Value(long Int, string? Str = null, byte[]? Bytes = null, bool Unsigned = false);
 
     private sealed class Context(EventFormat format, byte[] record, ISymbolResolver? symbols)
     {
         public EventFormat Format { get; } = format;
         public byte[] Record { get; } = record;
         public ISymbolResolver? Symbols { get; } = symbols;
+        public IReadOnlyDictionary<ulong, string>? Strings { get; init; }
     }
 
     private abstract class Expr
@@ -271,6 +276,34 @@ public sealed class PrintFormat
         public override Value Evaluate(Context context) => Value;
     }
 
+    /// <summary>An identifier that names no field: a kernel symbol or enum the format file left unresolved; 0, as libtraceevent takes it.</summary>
+    private sealed class Unknown(string name) : Expr
+    {
+        public string Name { get; } = name;
+        public override Value Evaluate(Context context) => new(0);
+    }
+
+    private sealed class Index(FieldRef array, Expr index) : Expr
+    {
+        public override Value Evaluate(Context context)
+        {
+            var field = context.Format.Field(array.Name) ?? throw new FormatException($"no field {array.Name}");
+            var bytes = field.Bytes(context.Record);
+            int size = field.ElementSize;
+            long i = index.Evaluate(context).Int;
+            if (i < 0 || (i + 1) * size > bytes.Length)
+                return new Value(0);
+            var element = bytes.Slice((int)i * size, size);
+            return new Value(size switch
+            {
+                1 => element[0],
+                2 => System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(element),
+                4 => System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(element),
+                _ => System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(element),
+            });
+        }
+    }
+
     private sealed class FieldRef(string name) : Expr
     {
         public string Name { get; } = name;
@@ -282,7 +315,7 @@ public sealed class PrintFormat
                 return new Value(0, field.Text(context.Record));
             if (field.IsArray || field.IsDataLoc || field.IsRelLoc)
                 return new Value(0, null, field.Bytes(context.Record).ToArray());
-            return new Value(field.Integer(context.Record));
+            return new Value(field.Integer(context.Record), Unsigned: !field.Signed && field.Size == 8);
         }
     }
 
@@ -301,7 +334,7 @@ public sealed class PrintFormat
                 4 => signed ? (int)x : (uint)x,
                 _ => x,
             };
-            return new Value(x);
+            return new Value(x, Unsigned: !signed && size == 8);
         }
     }
 
@@ -309,14 +342,15 @@ public sealed class PrintFormat
     {
         public override Value Evaluate(Context context)
         {
-            long x = operand.Evaluate(context).Int;
+            var value = operand.Evaluate(context);
+            long x = value.Int;
             return new Value(op switch
             {
                 "-" => -x,
                 "!" => x == 0 ? 1 : 0,
                 "~" => ~x,
                 _ => x,
-            });
+            }, Unsigned: value.Unsigned && op != "!");
         }
     }
 
@@ -328,27 +362,34 @@ public sealed class PrintFormat
                 return new Value(left.Evaluate(context).Int != 0 && right.Evaluate(context).Int != 0 ? 1 : 0);
             if (op == "||")
                 return new Value(left.Evaluate(context).Int != 0 || right.Evaluate(context).Int != 0 ? 1 : 0);
-            long a = left.Evaluate(context).Int, b = right.Evaluate(context).Int;
-            return new Value(op switch
+            var l = left.Evaluate(context);
+            var r = right.Evaluate(context);
+            long a = l.Int, b = r.Int;
+            // C's usual conversions: an unsigned 64-bit operand makes the comparison and division unsigned.
+            bool unsigned = l.Unsigned || r.Unsigned;
+            ulong ua = (ulong)a, ub = (ulong)b;
+            long result = op switch
             {
                 "+" => a + b,
                 "-" => a - b,
                 "*" => a * b,
-                "/" => b == 0 ? 0 : a / b,
-                "%" => b == 0 ? 0 : a % b,
+                "/" => b == 0 ? 0 : unsigned ? (long)(ua / ub) : a / b,
+                "%" => b == 0 ? 0 : unsigned ? (long)(ua % ub) : a % b,
                 "&" => a & b,
                 "|" => a | b,
                 "^" => a ^ b,
                 "<<" => a << (int)b,
-                ">>" => (long)((ulong)a >> (int)b),
+                ">>" => l.Unsigned || a >= 0 ? (long)(ua >> (int)b) : a >> (int)b,
                 "==" => a == b ? 1 : 0,
                 "!=" => a != b ? 1 : 0,
-                "<" => a < b ? 1 : 0,
-                ">" => a > b ? 1 : 0,
-                "<=" => a <= b ? 1 : 0,
-                ">=" => a >= b ? 1 : 0,
+                "<" => (unsigned ? ua < ub : a < b) ? 1 : 0,
+                ">" => (unsigned ? ua > ub : a > b) ? 1 : 0,
+                "<=" => (unsigned ? ua <= ub : a <= b) ? 1 : 0,
+                ">=" => (unsigned ? ua >= ub : a >= b) ? 1 : 0,
                 _ => throw new FormatException($"operator {op}"),
-            });
+            };
+            bool comparison = op is "==" or "!=" or "<" or ">" or "<=" or ">=";
+            return new Value(result, Unsigned: unsigned && !comparison);
         }
     }
 
@@ -369,6 +410,8 @@ public sealed class PrintFormat
         {
             switch (name)
             {
+                case "__builtin_expect" or "likely" or "unlikely":
+                    return args[0].Evaluate(context);
                 case "__get_str" or "__get_rel_str" or "__get_dynamic_array" or "__get_rel_dynamic_array" or "__get_sockaddr" or "__get_bitmask" or "__get_cpumask":
                     return args[0].Evaluate(context);
                 case "__get_dynamic_array_len" or "__get_rel_dynamic_array_len":
@@ -385,7 +428,7 @@ public sealed class PrintFormat
                         {
                             foreach (var (key, text) in p.Items)
                             {
-                                if (key.Evaluate(context).Int == v)
+                                if (key is not Unknown && key.Evaluate(context).Int == v)
                                     return new Value(0, text);
                             }
                         }
@@ -397,14 +440,23 @@ public sealed class PrintFormat
                     long v = args[0].Evaluate(context).Int;
                     string delimiter = args[1].Evaluate(context).Str ?? "|";
                     var sb = new StringBuilder();
-                    for (int i = 2; i < args.Count && v != 0; i++)
+                    // libtraceevent's rules: an unresolved name counts as -1, which only a zero
+                    // value prints (the first such); a zero key never prints.
+                    bool zeroPrinted = false;
+                    for (int i = 2; i < args.Count && (v != 0 || !zeroPrinted); i++)
                     {
                         if (args[i] is not Pairs p)
                             continue;
                         foreach (var (key, text) in p.Items)
                         {
-                            long k = key.Evaluate(context).Int;
-                            if ((k == 0 && v == 0) || (k != 0 && (v & k) == k))
+                            long k = key is Unknown ? -1 : key.Evaluate(context).Int;
+                            if (v == 0 && k < 0)
+                            {
+                                sb.Append(text);
+                                zeroPrinted = true;
+                                break;
+                            }
+                            if (k > 0 && (v & k) == k)
                             {
                                 if (sb.Length > 0)
                                     sb.Append(delimiter);
@@ -412,6 +464,8 @@ public sealed class PrintFormat
                                 v &= ~k;
                             }
                         }
+                        if (v == 0)
+                            break;
                     }
                     if (v != 0)
                     {
@@ -444,7 +498,7 @@ public sealed class PrintFormat
         Punct,
     }
 
-    private readonly record struct Token(TokenKind Kind, string Text, long Number = 0);
+    private readonly record struct Token(TokenKind Kind, string Text, long Number = 0, string Raw = "");
 
     private sealed class Lexer(string text)
     {
@@ -495,11 +549,12 @@ public sealed class PrintFormat
                 int start = _position;
                 while (_position < text.Length && (char.IsAsciiLetterOrDigit(text[_position])))
                     _position++;
-                string word = text[start.._position].TrimEnd('u', 'U', 'l', 'L');
+                string raw = text[start.._position];
+                string word = raw.TrimEnd('u', 'U', 'l', 'L');
                 long n = word.StartsWith("0x", StringComparison.OrdinalIgnoreCase)
                     ? (long)ulong.Parse(word.AsSpan(2), NumberStyles.HexNumber, CultureInfo.InvariantCulture)
                     : word.Length > 1 && word[0] == '0' ? Convert.ToInt64(word, 8) : (long)ulong.Parse(word, CultureInfo.InvariantCulture);
-                return new Token(TokenKind.Number, word, n);
+                return new Token(TokenKind.Number, word, n, raw);
             }
             if (char.IsAsciiLetter(c) || c == '_')
             {
@@ -534,6 +589,7 @@ public sealed class PrintFormat
         private Token _peek = lexer.Next();
         private Token _after;
         private bool _hasAfter;
+        private bool _insideAccessor;
 
         public Token Peek => _peek;
 
@@ -629,7 +685,7 @@ public sealed class PrintFormat
             switch (t.Kind)
             {
                 case TokenKind.Number:
-                    return new Constant(new Value(t.Number));
+                    return new Constant(new Value(t.Number, Unsigned: t.Text.Length > 0 && t.Text != t.Raw && t.Raw.Contains('u', StringComparison.OrdinalIgnoreCase) && t.Raw.Contains('l', StringComparison.OrdinalIgnoreCase)));
                 case TokenKind.String:
                     return new Constant(new Value(0, t.Text));
                 case TokenKind.Punct when t.Text == "(":
@@ -663,13 +719,20 @@ public sealed class PrintFormat
                 case TokenKind.Identifier when t.Text == "REC":
                 {
                     Expect("->");
-                    var field = Take();
-                    return new FieldRef(field.Text);
+                    var field = new FieldRef(Take().Text);
+                    if (!IsPunct("["))
+                        return field;
+                    Take();
+                    var index = Expression();
+                    Expect("]");
+                    return new Index(field, index);
                 }
                 case TokenKind.Identifier when IsPunct("("):
                 {
                     Take();
                     var args = new List<Expr>();
+                    bool outer = _insideAccessor;
+                    _insideAccessor = t.Text.StartsWith("__get_", StringComparison.Ordinal);
                     while (!IsPunct(")"))
                     {
                         args.Add(Argument());
@@ -679,11 +742,13 @@ public sealed class PrintFormat
                             throw new FormatException("expected , or )");
                     }
                     Take();
+                    _insideAccessor = outer;
                     return new Call(t.Text, args);
                 }
                 case TokenKind.Identifier:
-                    // A bare identifier inside __get_str(name) and friends names a field.
-                    return new FieldRef(t.Text);
+                    // A bare identifier names a field inside __get_str(name) and friends; otherwise
+                    // it is a kernel symbol or enum the format file left unresolved.
+                    return _insideAccessor ? new FieldRef(t.Text) : new Unknown(t.Text);
                 default:
                     throw new FormatException($"unexpected '{t.Text}'");
             }

@@ -92,7 +92,7 @@ public sealed class TraceDat
         ReadFtraceFormats(r);
         ReadEventFormats(r);
         Symbols = Kallsyms.Parse(r.Text((int)r.U32()));
-        r.Text((int)r.U32()); // printk formats: only bprint events need them
+        ParsePrintkFormats(r.Text((int)r.U32()));
         ParseCommandLines(r.Text((int)r.U64()));
         CpuCount = (int)r.U32();
         var buffers = new List<(string Name, ulong Offset)>();
@@ -220,6 +220,25 @@ public sealed class TraceDat
         _formats[format.Id] = format;
     }
 
+    /// <summary>Kernel string constants by address ("0xADDR : \"text\""), which const char * fields point at.</summary>
+    public Dictionary<ulong, string> PrintkStrings { get; } = [];
+
+    private void ParsePrintkFormats(string text)
+    {
+        foreach (var line in text.Split('\n'))
+        {
+            int colon = line.IndexOf(" : ", StringComparison.Ordinal);
+            if (colon < 3 || !line.StartsWith("0x", StringComparison.Ordinal))
+                continue;
+            if (!ulong.TryParse(line.AsSpan(2, colon - 2), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out ulong address))
+                continue;
+            string value = line[(colon + 3)..].Trim();
+            if (value.Length >= 2 && value[0] == '"' && value[^1] == '"')
+                value = value[1..^1];
+            PrintkStrings[address] = value.Replace("\\n", "\n", StringComparison.Ordinal);
+        }
+    }
+
     private void ParseCommandLines(string text)
     {
         foreach (var line in text.Split('\n'))
@@ -282,6 +301,9 @@ public sealed class TraceDat
                         break;
                     case 19: // KALLSYMS
                         ReadAt(r, BinaryPrimitives.ReadUInt64LittleEndian(data), sub => Symbols = Kallsyms.Parse(sub.Text((int)sub.U32())));
+                        break;
+                    case 20: // PRINTK
+                        ReadAt(r, BinaryPrimitives.ReadUInt64LittleEndian(data), sub => ParsePrintkFormats(sub.Text((int)sub.U32())));
                         break;
                     case 21: // CMDLINES
                         ReadAt(r, BinaryPrimitives.ReadUInt64LittleEndian(data), sub => ParseCommandLines(sub.Text((int)sub.U64())));

@@ -12,6 +12,23 @@ public static class TraceReport
 {
     public static void WriteHeader(TextWriter output, TraceDat dat) => output.WriteLine($"cpus={dat.CpuCount}");
 
+    /// <summary>The whole report: "cpus=N", then every record in time order.</summary>
+    public static void Write(TextWriter output, TraceDat dat)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(dat);
+        WriteHeader(output, dat);
+        bool afterLost = false;
+        foreach (var item in dat.Records())
+        {
+            // trace-cmd prints the lost-events note as the start of the next record's output,
+            // so that record's line comes without the instance name.
+            string line = item is TraceRecord record && afterLost ? Line(dat, record with { Buffer = null }) : Line(dat, item);
+            afterLost = item is LostEvents;
+            output.WriteLine(line);
+        }
+    }
+
     public static string Line(TraceDat dat, object item)
     {
         var sb = new StringBuilder(160);
@@ -56,6 +73,8 @@ public static class TraceReport
                 return;
             case ("timer", "hrtimer_start") when HrtimerStart(sb, format, record.Data, dat.Symbols):
                 return;
+            case ("timer", "hrtimer_expire_entry") when HrtimerExpireEntry(sb, format, record.Data, dat.Symbols):
+                return;
             case ("kmem", "kmalloc" or "kmalloc_node" or "kfree" or "kmem_cache_alloc" or "kmem_cache_alloc_node" or "kmem_cache_free"):
                 CallSite(sb, format, record.Data, dat.Symbols);
                 break;
@@ -66,7 +85,7 @@ public static class TraceReport
             int mark = sb.Length;
             try
             {
-                print.Format(sb, format, record.Data, dat.Symbols);
+                print.Format(sb, format, record.Data, dat.Symbols, dat.PrintkStrings);
                 return;
             }
             catch (FormatException)
@@ -120,6 +139,27 @@ public static class TraceReport
             sb.Append(CultureInfo.InvariantCulture, $"0x{address:x}");
         sb.Append(CultureInfo.InvariantCulture, $" expires={(ulong)expires.Integer(data)} softexpires={(ulong)soft.Integer(data)}");
         return true;
+    }
+
+    /// <summary>"hrtimer=0xADDR now=NS function=SYMBOL/0xOFFSET", as the hrtimer plugin prints it.</summary>
+    private static bool HrtimerExpireEntry(StringBuilder sb, EventFormat format, ReadOnlySpan<byte> data, ISymbolResolver? symbols)
+    {
+        var timer = format.Field("hrtimer");
+        var now = format.Field("now");
+        var function = format.Field("function");
+        if (timer is null || now is null || function is null)
+            return false;
+        sb.Append(CultureInfo.InvariantCulture, $"hrtimer=0x{(ulong)timer.Integer(data):x} now={(ulong)now.Integer(data)} function=");
+        Function(sb, (ulong)function.Integer(data), symbols);
+        return true;
+    }
+
+    private static void Function(StringBuilder sb, ulong address, ISymbolResolver? symbols)
+    {
+        if (symbols?.TryResolve(address, out string name, out ulong offset) == true)
+            sb.Append(CultureInfo.InvariantCulture, $"{name}/0x{offset:x}");
+        else
+            sb.Append(CultureInfo.InvariantCulture, $"0x{address:x}");
     }
 
     /// <summary>The kmem plugin's "(SYMBOL+0xOFFSET) " before the event's own text.</summary>

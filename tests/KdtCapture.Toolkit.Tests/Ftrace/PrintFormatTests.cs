@@ -54,6 +54,18 @@ public sealed class PrintFormatTests
     [InlineData("\"%d %d %d\", REC->value * 2 + 1, (REC->state >> 7) & 1, REC->value < 0 && REC->state != 0", "-9 1 1")]
     [InlineData("\"%c%c %%\", 'o', 'k'", "ok %")]
     [InlineData("\"%.3s|%10s|\", REC->comm, REC->comm", "bas|      bash|")]
+    // C's usual conversions: compared with an unsigned long, -5 is a huge number.
+    [InlineData("\"%d\", (unsigned long)REC->value >= (unsigned long)-4095", "1")]
+    [InlineData("\"%d\", REC->value >= -4095", "1")]
+    [InlineData("\"%d\", (unsigned long)REC->value < 10UL", "0")]
+    [InlineData("\"%lx\", __builtin_expect(!!(REC->address), 0) ? REC->address : 0", "beef")]
+    // An array element: comm[1] is 'a'.
+    [InlineData("\"%c\", REC->comm[1]", "a")]
+    // A kernel symbol the format file left unresolved counts as 0 in arithmetic.
+    [InlineData("\"%lx\", ((unsigned long)vmemmap_base) + REC->address", "beef")]
+    // libtraceevent's rule for unresolved flag names: only a zero value prints the first of them.
+    [InlineData("\"%s|%s\", __print_flags(0, \"|\", { I_NEW, \"I_NEW\" }, { 0x1, \"ONE\" }), __print_flags(3, \"|\", { I_NEW, \"I_NEW\" }, { 0x1, \"ONE\" }, { 0, ((void *)0) })", "I_NEW|ONE|0x2")]
+    [InlineData("\"%p %p\", REC->address, (void *)0", "0xbeef (nil)")]
     public void FormatsAsPrintfWould(string printFormat, string expected)
     {
         var format = EventFormat.Parse("kdf", FormatFile.Replace("print fmt: \"x\"", "print fmt: " + printFormat, StringComparison.Ordinal));
