@@ -18,6 +18,10 @@ internal sealed class Options
     public bool Startup { get; private set; } = true;
     public bool Files { get; private set; } = true;
     public int FileRounds { get; private set; } = 7;
+    public bool Taps { get; private set; } = true;
+    public int TapPackets { get; private set; } = 200_000;
+    public int TapSize { get; private set; } = 64;
+    public int TapRounds { get; private set; } = 7;
     /// <summary>Internal: this process is the Native AOT worker the main run started.</summary>
     public bool Worker { get; private set; }
     public string? Repository { get; private set; }
@@ -32,6 +36,8 @@ internal sealed class Options
           4. start-up: the published kdt (`kdt capture -d ip`) vs `tcpdump -d ip`
           5. files: `kdt capture -r big.pcap -w out.pcapng 'tcp port 80'` vs tcpdump's, plain read
              rate (--count), LZ4 write rate and ratio, on the generated capture written as a file
+          6. taps (as root): a UDP loopback flood alone, under `kdt capture -i tp_btf/net_dev_queue -w`
+             and under `tcpdump -i lo -w`: sender rate and overhead, losses, CPU of both captures
 
         options:
           --packets N        packets in the generated capture (default 1000000)
@@ -42,7 +48,10 @@ internal sealed class Options
           --compile-turn-ms N  minimum time per compiler per round (default 200)
           --startup-runs N   timed runs per command (default 50)
           --file-rounds N    timed rounds of the file commands (default 7)
-          --only LIST        comma-separated subset of: compile,filters,aot,startup,files
+          --tap-packets N    datagrams per flood in part 6 (default 200000)
+          --tap-size N       UDP payload bytes per datagram (default 64)
+          --tap-rounds N     timed rounds of part 6 (default 7)
+          --only LIST        comma-separated subset of: compile,filters,aot,startup,files,taps
           --quick            a short run for trying things out (not for reporting)
           --repo DIR         the repository root (default: found from the current directory)
         """;
@@ -65,6 +74,9 @@ internal sealed class Options
                 case "--compile-turn-ms": o.CompileTurn = TimeSpan.FromMilliseconds(Number()); break;
                 case "--startup-runs": o.StartupRuns = Number(); break;
                 case "--file-rounds": o.FileRounds = Number(); break;
+                case "--tap-packets": o.TapPackets = Number(); break;
+                case "--tap-size": o.TapSize = Number(); break;
+                case "--tap-rounds": o.TapRounds = Number(); break;
                 case "--repo": o.Repository = Value(); break;
                 case "--mix":
                     o.Mix = Value() switch
@@ -83,6 +95,8 @@ internal sealed class Options
                     o.CompileTurn = TimeSpan.FromMilliseconds(100);
                     o.StartupRuns = 10;
                     o.FileRounds = 3;
+                    o.TapPackets = 100_000;
+                    o.TapRounds = 3;
                     break;
                 case "--only":
                     string[] parts = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -91,7 +105,8 @@ internal sealed class Options
                     o.Aot = parts.Contains("aot");
                     o.Startup = parts.Contains("startup");
                     o.Files = parts.Contains("files");
-                    if (parts.Except(["compile", "filters", "aot", "startup", "files"]).FirstOrDefault() is { } bad)
+                    o.Taps = parts.Contains("taps");
+                    if (parts.Except(["compile", "filters", "aot", "startup", "files", "taps"]).FirstOrDefault() is { } bad)
                         throw new ArgumentException($"--only: unknown part '{bad}'");
                     break;
                 case "-h" or "--help":

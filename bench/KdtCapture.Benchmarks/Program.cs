@@ -56,8 +56,9 @@ namespace KdtCapture.Benchmarks
             // Builds first: nothing is measured while a compiler runs in this run.
             string? kdt = null, aotWorker = null;
             _out.WriteLine("Preparing");
-            if (options.Startup || options.Files)
+            if (options.Startup || options.Files || options.Taps)
                 kdt = PrepareKdt(repository);
+            string? sender = options.Taps && Environment.IsPrivilegedProcess ? TapsBenchmark.BuildSender(repository, _out) : null;
             if (options.Aot)
                 aotWorker = AotWorker.Publish(repository, _out);
             _out.WriteLine($"  overheads (JIT): a call of a trivial libpcap function {LibPcap.MeasureCallOverhead(20_000_000):F2} ns (at most what interop adds per bpf_filter call); clock per warm batch {FilterBenchmark.WarmBatchOverheadNanoseconds():F0} ns (/{FilterBenchmark.Batch} packets, every runner alike)");
@@ -94,6 +95,9 @@ namespace KdtCapture.Benchmarks
 
             if (kdt is not null && bigFile is not null)
                 MeasureFiles(kdt, bigFile, repository);
+
+            if (kdt is not null && options.Taps)
+                MeasureTaps(kdt, sender, repository);
 
             PrintSummary();
             return 0;
@@ -367,6 +371,76 @@ namespace KdtCapture.Benchmarks
             if (!met)
                 _missed.Add("files");
         }
+
+        // ---------------------------------------------------------------- taps
+
+        private void MeasureTaps(string kdt, string? sender, string repository)
+        {
+            string? tcpdump = FindTcpdump();
+            _out.WriteLine($"6. Taps: a UDP loopback flood of {options.TapPackets:N0} datagrams ({options.TapSize}-byte payload) from one thread, alone, under kdt and under tcpdump;");
+            _out.WriteLine($"   {options.TapRounds} timed rounds after 1 untimed, order alternating; both capture to a file and filter on the flood's port in the kernel");
+            if (sender is null || tcpdump is null)
+            {
+                string why = sender is null ? "needs root (BPF programs, AF_PACKET)" : "tcpdump is not installed";
+                _out.WriteLine($"   not measured: {why}");
+                _summary.Add(("tap capture: sender overhead, kdt / tcpdump", "not measured", "< 1x", null));
+                _out.WriteLine();
+                return;
+            }
+            _out.WriteLine($"   load average before: {LoadAverage()}");
+            _out.Flush();
+            TapsBenchmark.Result r = TapsBenchmark.Measure(kdt, tcpdump, sender, repository, options.TapPackets, options.TapSize, options.TapRounds, _out);
+            int rounds = r.Alone.Runs.Count;
+            var kdtOverhead = new List<double>();
+            var tcpdumpOverhead = new List<double>();
+            var difference = new List<double>();
+            for (int i = 0; i < rounds; i++)
+            {
+                double alone = r.Alone.Runs[i].Rate;
+                kdtOverhead.Add(1 - r.Kdt.Runs[i].Rate / alone);
+                tcpdumpOverhead.Add(1 - r.Tcpdump.Runs[i].Rate / alone);
+                difference.Add(kdtOverhead[^1] - tcpdumpOverhead[^1]);
+            }
+            _out.WriteLine($"   kdt:     {AotWorker.Relative(repository, kdt)} capture -i {TapsBenchmark.Tap} -w out.pcapng 'udp dst port {r.Port}'");
+            _out.WriteLine($"   tcpdump: tcpdump -Z root -i lo -w out.pcap 'udp dst port {r.Port}'");
+            _out.WriteLine($"   {"sender",-36} {"rate",-26} {"overhead",-22} {"sender CPU/pkt (sys)",-21} {"capture CPU/pkt",-16} captured / sent, lost");
+            foreach (TapsBenchmark.Contender c in (TapsBenchmark.Contender[])[r.Alone, r.Kdt, r.Tcpdump])
+            {
+                Summary rate = Summary.Of(c.Runs.ConvertAll(x => x.Rate));
+                Summary system = Summary.Of(c.Runs.ConvertAll(x => x.SenderSystemSeconds / x.Sent * 1e6));
+                string overhead = c == r.Alone ? "" : RatioPercent(Summary.Of(c == r.Kdt ? kdtOverhead : tcpdumpOverhead));
+                string captureCpu = c == r.Alone ? "" : string.Create(Inv, $"{Summary.Of(c.Runs.ConvertAll(x => x.CaptureCpuSeconds / x.Sent * 1e6)).Median:F2} µs");
+                string counts = c == r.Alone ? "" : string.Create(Inv,
+                    $"{c.Runs.Sum(x => x.Captured):N0} / {c.Runs.Sum(x => x.Sent):N0}, lost {c.Runs.Sum(x => x.Lost):N0} (in {c.Runs.Count(x => x.Lost > 0)} of {rounds} rounds)");
+                _out.WriteLine(string.Create(Inv, $"   {c.Name,-36} {rate.Median,10:N0} pkt/s ±{rate.Spread * 100,4:F1}%   {overhead,-22} {system.Median,6:F2} µs {"",12} {captureCpu,-16} {counts}"));
+            }
+            long unaccounted = r.Kdt.Runs.Sum(x => Math.Abs(x.Sent - x.Captured - x.Lost));
+            _out.WriteLine(unaccounted == 0
+                ? $"   kdt accounts for every datagram in every round: sent = captured + reported drops"
+                : $"   WARNING: kdt's counts differ from what was sent by {unaccounted:N0} datagrams over the rounds (sent != captured + reported drops)");
+            long tcpdumpUnaccounted = r.Tcpdump.Runs.Sum(x => Math.Abs(x.Sent - x.Captured - x.Lost));
+            if (tcpdumpUnaccounted != 0)
+                _out.WriteLine($"   note: tcpdump's counts differ from what was sent by {tcpdumpUnaccounted:N0} datagrams over the rounds");
+
+            Summary diff = Summary.Of(difference);
+            bool overheadMet = diff.Median < 0;
+            long kdtLost = r.Kdt.Runs.Sum(x => x.Lost), tcpdumpLost = r.Tcpdump.Runs.Sum(x => x.Lost);
+            bool lossMet = kdtLost == 0 && unaccounted == 0;
+            _out.WriteLine(string.Create(Inv, $"   overhead kdt - tcpdump (per round, percentage points) {diff.Median * 100:+0.0;-0.0} [{diff.Min * 100:+0.0;-0.0} .. {diff.Max * 100:+0.0;-0.0}]   target < 0   {Mark(overheadMet)}"));
+            _out.WriteLine($"   losses: kdt {kdtLost:N0}, tcpdump {tcpdumpLost:N0}   target: kdt 0   {Mark(lossMet)}" +
+                (tcpdumpLost == 0 ? "   (tcpdump lost none at this rate either)" : ""));
+            _out.WriteLine($"   load average after: {LoadAverage()}");
+            _out.WriteLine();
+            _summary.Add(("tap capture: sender overhead kdt - tcpdump (points)", string.Create(Inv, $"{diff.Median * 100:+0.0;-0.0}"), "< 0", overheadMet));
+            _summary.Add(("  (sender overhead: kdt, tcpdump)", string.Create(Inv, $"{Summary.Of(kdtOverhead).Median * 100:F0}% {Summary.Of(tcpdumpOverhead).Median * 100:F0}%"), "-", null));
+            _summary.Add(("tap capture: datagrams lost by kdt (tcpdump's in brackets)", $"{kdtLost:N0} ({tcpdumpLost:N0})", "0", lossMet));
+            if (!overheadMet)
+                _missed.Add("taps-overhead");
+            if (!lossMet)
+                _missed.Add("taps-loss");
+        }
+
+        private static string RatioPercent(Summary s) => string.Create(Inv, $"{s.Median * 100,5:F1}% [{s.Min * 100:F0}..{s.Max * 100:F0}]");
 
         /// <summary>Median of per-round ratios a/b, with the extreme rounds.</summary>
         private static Summary Paired(List<double> a, List<double> b)
