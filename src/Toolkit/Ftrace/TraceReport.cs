@@ -67,9 +67,9 @@ public static class TraceReport
         // trace-cmd's plugins print these events their own way.
         switch (format.System, format.Name)
         {
-            case ("sched", "sched_switch") when SchedSwitch(sb, format, record.Data):
+            case ("sched", "sched_switch") when SchedSwitch(sb, format, record.Data, dat.CommandLines):
                 return;
-            case ("sched", "sched_wakeup" or "sched_wakeup_new") when SchedWakeup(sb, format, record.Data):
+            case ("sched", "sched_wakeup" or "sched_wakeup_new") when SchedWakeup(sb, format, record.Data, dat.CommandLines):
                 return;
             case ("timer", "hrtimer_start") when HrtimerStart(sb, format, record.Data, dat.Symbols):
                 return;
@@ -106,8 +106,18 @@ public static class TraceReport
         }
     }
 
+    /// <summary>
+    /// Learns the command name of a pid the saved command lines lacked, as trace-cmd's sched
+    /// plugin does while printing: later records of that pid show it instead of "&lt;...&gt;".
+    /// </summary>
+    private static string Remember(Dictionary<int, string> comms, string comm, long pid)
+    {
+        comms.TryAdd((int)pid, comm);
+        return comm;
+    }
+
     /// <summary>"COMM:PID [PRIO] CPU:NNN" (with " failure" where the kernel still reports success=0).</summary>
-    private static bool SchedWakeup(StringBuilder sb, EventFormat format, ReadOnlySpan<byte> data)
+    private static bool SchedWakeup(StringBuilder sb, EventFormat format, ReadOnlySpan<byte> data, Dictionary<int, string> comms)
     {
         var comm = format.Field("comm");
         var pid = format.Field("pid");
@@ -115,7 +125,7 @@ public static class TraceReport
         var cpu = format.Field("target_cpu");
         if (comm is null || pid is null || prio is null || cpu is null)
             return false;
-        sb.Append(CultureInfo.InvariantCulture, $"{comm.Text(data)}:{pid.Integer(data)} [{prio.Integer(data)}]");
+        sb.Append(CultureInfo.InvariantCulture, $"{Remember(comms, comm.Text(data), pid.Integer(data))}:{pid.Integer(data)} [{prio.Integer(data)}]");
         if (format.Field("success") is { } success && success.Integer(data) == 0)
             sb.Append(" failure");
         sb.Append(CultureInfo.InvariantCulture, $" CPU:{cpu.Integer(data):000}");
@@ -170,7 +180,7 @@ public static class TraceReport
     }
 
     /// <summary>"prev:PID [PRIO] STATE ==> next:PID [PRIO]", as libtraceevent's sched_switch plugin prints it.</summary>
-    private static bool SchedSwitch(StringBuilder sb, EventFormat format, ReadOnlySpan<byte> data)
+    private static bool SchedSwitch(StringBuilder sb, EventFormat format, ReadOnlySpan<byte> data, Dictionary<int, string> comms)
     {
         var prevComm = format.Field("prev_comm");
         var prevPid = format.Field("prev_pid");
@@ -181,7 +191,7 @@ public static class TraceReport
         var nextPrio = format.Field("next_prio");
         if (prevComm is null || prevPid is null || prevPrio is null || prevState is null || nextComm is null || nextPid is null || nextPrio is null)
             return false;
-        sb.Append(CultureInfo.InvariantCulture, $"{prevComm.Text(data)}:{prevPid.Integer(data)} [{prevPrio.Integer(data)}] ");
+        sb.Append(CultureInfo.InvariantCulture, $"{Remember(comms, prevComm.Text(data), prevPid.Integer(data))}:{prevPid.Integer(data)} [{prevPrio.Integer(data)}] ");
         long state = prevState.Integer(data);
         // The letters of libtraceevent's sched_switch plugin (older kernels' state bits), which trace-cmd report prints.
         const string states = "SDTtZXxW";
@@ -197,7 +207,7 @@ public static class TraceReport
         }
         if (!found)
             sb.Append('R');
-        sb.Append(CultureInfo.InvariantCulture, $" ==> {nextComm.Text(data)}:{nextPid.Integer(data)} [{nextPrio.Integer(data)}]");
+        sb.Append(CultureInfo.InvariantCulture, $" ==> {Remember(comms, nextComm.Text(data), nextPid.Integer(data))}:{nextPid.Integer(data)} [{nextPrio.Integer(data)}]");
         return true;
     }
 }
