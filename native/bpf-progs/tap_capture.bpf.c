@@ -49,6 +49,19 @@ struct {
 	__type(value, __u64);
 } tracked_skbs SEC(".maps");
 
+/* --drop-reason: at taps with a drop reason, keep only the reasons whose bit is set (reasons past
+ * 255, e.g. a subsystem's, follow reason_keep_other). */
+volatile const __u32 reason_select = 0;
+volatile const __u64 reason_keep[4] = {};
+volatile const __u32 reason_keep_other = 0;
+
+static __always_inline bool kdt_reason_kept(__u64 reason)
+{
+	if (reason >= 256)
+		return reason_keep_other;
+	return (reason_keep[(reason >> 6) & 3] >> (reason & 63)) & 1;
+}
+
 volatile const __u32 track_skb = 0;  /* 1: follow the skbs that match */
 volatile const __u32 track_free = 0; /* 1: this tap frees the skb (kfree_skb, consume_skb): forget it afterwards */
 
@@ -186,6 +199,10 @@ static __always_inline int kdt_tap_run(void *ctx, struct sk_buff *skb, __u64 ret
 		return 0;
 	rec = &sc->rec;
 	kdt_count(KDT_TAP_RUNS);
+	if (reason_select && (flags & KDT_TAP_HAS_REASON) && !kdt_reason_kept(reason)) {
+		kdt_count(KDT_TAP_FILTERED);
+		return 0;
+	}
 	__u64 skb_key = (__u64)skb;
 	bool tracked = track_skb && bpf_map_lookup_elem(&tracked_skbs, &skb_key);
 

@@ -60,6 +60,18 @@ public static class TapComment
         return at;
     }
 
+    /// <summary>
+    /// The drop's words of a tap comment (UTF-8) for a printed line, " reason=NO_SOCKET location=udp_rcv+0x1a",
+    /// written to <paramref name="destination"/>; returns their length, 0 when the frame is not a drop.
+    /// </summary>
+    public static int DropWords(ReadOnlySpan<byte> commentUtf8, Span<byte> destination)
+    {
+        int at = 0;
+        AppendWord(commentUtf8, " reason="u8, destination, ref at);
+        AppendWord(commentUtf8, " location="u8, destination, ref at);
+        return at;
+    }
+
     /// <summary>Writes the comment of <paramref name="record"/> as UTF-8; returns its length (cut to fit).</summary>
     /// <remarks>Numbers are formatted with each type's own TryFormat, not an interpolated handler: no
     /// boxing at any JIT tier, nothing allocated per frame.</remarks>
@@ -130,6 +142,18 @@ public static class TapComment
         if (tracked)
             Append(destination, ref at, " track"u8);
         return at;
+    }
+
+    /// <summary>Appends " key=value" of the comment when it has the key.</summary>
+    private static void AppendWord(ReadOnlySpan<byte> comment, ReadOnlySpan<byte> key, Span<byte> destination, ref int at)
+    {
+        int start = comment.IndexOf(key);
+        if (start < 0)
+            return;
+        ReadOnlySpan<byte> word = comment[(start + 1)..];
+        int end = word.IndexOf((byte)' ');
+        Append(destination, ref at, " "u8);
+        Append(destination, ref at, end < 0 ? word : word[..end]);
     }
 
     private static void Number(Span<byte> destination, ref int at, ulong value)

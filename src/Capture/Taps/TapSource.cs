@@ -49,12 +49,12 @@ public sealed class TapSource : IFrameSource, IDisposable
     private readonly byte[] _frame = new byte[TapRecord.PrefixMax + 65536];
     private readonly byte[] _packetOptions = new byte[1024];
     private readonly long _wallClockOffset;
-    private Dictionary<uint, string>? _reasons;
     private KernelSymbols? _symbols;
     private readonly uint _ownNetns;
     private readonly Dictionary<int, byte[]> _deviceNames = [];
     private FrameProducer? _producer;
     private SkbTracking? _tracking;
+    private DropReasonSelection? _dropReasons;
     private SkbTrackingOrder? _order;
     private long _accepted;
     private bool _limitReached;
@@ -144,6 +144,15 @@ public sealed class TapSource : IFrameSource, IDisposable
     private void LoadAll(IReadOnlyList<ResolvedTap> taps)
     {
         var filters = CompileFilters();
+        if (_options.DropReasons is { } reasons)
+        {
+            _dropReasons = DropReasons.Parse(reasons);
+            bool any = false;
+            foreach (ResolvedTap t in taps)
+                any |= t.ReasonArgument >= 0;
+            if (!any)
+                throw new TapException("--drop-reason selects frames of taps that have a drop reason: add -i tp_btf/kfree_skb");
+        }
         if (_options.TrackSkb)
         {
             // Following is decided per packet in the kernel: a filter there is what starts it.
@@ -262,7 +271,7 @@ public sealed class TapSource : IFrameSource, IDisposable
     private static readonly string[] FilterStubs = ["", "kdt_filter_en10mb", "kdt_filter_raw", "kdt_filter_data"];
 
     /// <summary>The object with the tap's program renamed to its target, constants set and filters spliced in.</summary>
-    internal static ObjectSpec PrepareObject(ResolvedTap tap, TapSourceOptions options, BpfInstruction[]?[] filters)
+    internal static ObjectSpec PrepareObject(ResolvedTap tap, TapSourceOptions options, BpfInstruction[]?[] filters, DropReasonSelection? dropReasons = null)
     {
         ObjectSpec spec = EmbeddedObjects.Open(ObjectName);
         string name = ProgramFor(tap.Kind);
@@ -298,6 +307,12 @@ public sealed class TapSource : IFrameSource, IDisposable
             CaptureDirection.Out => (uint)TapRecord.DirectionOut,
             _ => 0u,
         });
+        if (dropReasons is not null && tap.ReasonArgument >= 0)
+        {
+            spec.RewriteConstant("reason_select", 1u);
+            spec.RewriteConstants(new Dictionary<string, byte[]> { ["reason_keep"] = dropReasons.KeepBits() });
+            spec.RewriteConstant("reason_keep_other", dropReasons.KeepsOthers ? 1u : 0u);
+        }
         if (options.TrackSkb)
         {
             spec.RewriteConstant("track_skb", 1u);
@@ -312,7 +327,7 @@ public sealed class TapSource : IFrameSource, IDisposable
         BpfObject obj;
         try
         {
-            obj = BpfObject.Load(PrepareObject(tap, _options, filters), new BpfObjectOptions { Programs = [name], MapReplacements = _tracking?.Replacements });
+            obj = BpfObject.Load(PrepareObject(tap, _options, filters, _dropReasons), new BpfObjectOptions { Programs = [name], MapReplacements = _tracking?.Replacements });
         }
         catch (BpfVerifierException e) when (filters.Any(f => f is not null) && _options.TrackSkb)
         {
@@ -529,8 +544,7 @@ public sealed class TapSource : IFrameSource, IDisposable
 
     internal string? ReasonName(uint reason)
     {
-        _reasons ??= LoadReasons();
-        return _reasons.TryGetValue(reason, out string? name) ? name : null;
+        return DropReasons.Names.TryGetValue(reason, out string? name) ? name : null;
     }
 
     internal KernelSymbols Symbols => _symbols ??= KernelSymbols.Load();
@@ -559,25 +573,6 @@ public sealed class TapSource : IFrameSource, IDisposable
         }
         int nul = buffer.IndexOf((byte)0);
         return buffer[..(nul < 0 ? buffer.Length : nul)].ToArray();
-    }
-
-    private static Dictionary<uint, string> LoadReasons()
-    {
-        var result = new Dictionary<uint, string>();
-        try
-        {
-            if (Bpf.Btf.Btf.Kernel.TryFind("skb_drop_reason", BtfKind.Enum, out BtfType e))
-                foreach (var value in e.EnumValues)
-                {
-                    string name = value.Name;
-                    const string prefix = "SKB_DROP_REASON_";
-                    result.TryAdd((uint)value.Value, name.StartsWith(prefix, StringComparison.Ordinal) ? name[prefix.Length..] : name);
-                }
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or BtfFormatException)
-        {
-        }
-        return result;
     }
 
     /// <summary>CLOCK_REALTIME − CLOCK_MONOTONIC in ns (Stopwatch reads CLOCK_MONOTONIC on Linux), from the closest pair of 5 reads.</summary>

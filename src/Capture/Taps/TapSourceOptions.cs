@@ -40,6 +40,11 @@ public sealed class TapSourceOptions
     /// <summary><c>-c</c>: stop after this many frames.</summary>
     public long? MaxFrames { get; init; }
 
+    /// <summary><c>--drop-reason</c>: at taps with a drop reason (tp_btf/kfree_skb), keep only these
+    /// reasons (<c>NO_SOCKET,TCP_CSUM</c>) or all but these (<c>-NOT_SPECIFIED</c>), decided in the kernel;
+    /// see <see cref="Taps.DropReasons.Parse"/>. Null keeps every reason.</summary>
+    public string? DropReasons { get; init; }
+
     /// <summary><c>--track-skb</c>: follow the skb of every packet the filter matches at any tap to every
     /// other tap until it is freed, sending it there even when the filter no longer matches (frames marked
     /// <c>track</c>). Needs the filter in the kernel.</summary>

@@ -180,6 +180,9 @@ internal static class CaptureCommand
                     case CaptureOptionTable.TrackSkb:
                         settings.TrackSkb = true;
                         break;
+                    case CaptureOptionTable.DropReason:
+                        settings.DropReasons = settings.DropReasons is null ? argument : settings.DropReasons + "," + argument;
+                        break;
                     case 'h':
                         stdout.Write(CaptureHelp.Text);
                         return ExitCodes.Success;
@@ -211,6 +214,8 @@ internal static class CaptureCommand
 
         if (settings.TrackSkb && (settings.ReadFile is not null || settings.DumpCount > 0 || !settings.Interfaces.Exists(LooksLikeTapSpec)))
             return Fail(stderr, "--track-skb follows packets between kernel taps: capture with -i tp_btf/... (e.g. -i 'tp_btf/*skb*' -i tp_btf/net_dev_queue --track-skb icmp)");
+        if (settings.DropReasons is not null && (settings.ReadFile is not null || settings.DumpCount > 0 || !settings.Interfaces.Exists(LooksLikeTapSpec)))
+            return Fail(stderr, "--drop-reason selects the drops a kernel tap sees: capture with -i tp_btf/kfree_skb (e.g. -i tp_btf/kfree_skb --drop-reason -NOT_SPECIFIED)");
 
         if (settings.ReadFile is not null && !settings.NeedsCaptureEngine)
             return OfflineCapture.Run(settings, operands, stdout, stderr);
@@ -443,6 +448,8 @@ internal sealed class CaptureSettings
     public bool ClassicPcap { get; set; }
     /// <summary>--track-skb: follow every matched skb to the other taps until it is freed.</summary>
     public bool TrackSkb { get; set; }
+    /// <summary>--drop-reason (repeated ones joined by commas): which drop reasons tp_btf/kfree_skb keeps.</summary>
+    public string? DropReasons { get; set; }
     public bool NanosecondPrecision { get; set; }
 
     public int TimestampCount { get; set; }

@@ -43,6 +43,11 @@ internal static class CaptureHelp
                                other tap until it is freed, even after NAT or tunnels
                                changed its headers (such frames end their comment with
                                "track"); printed, a line is: time tap skb process summary
+              --drop-reason LIST
+                               at tp_btf/kfree_skb (a dropwatch: frames carry the kernel's
+                               drop reason and where it dropped), keep only these reasons
+                               (NO_SOCKET,TCP_CSUM) or leave these out (-NOT_SPECIFIED: the
+                               drops whose code gives no reason); decided in the kernel
         At the end: packets captured, received by filter, dropped by kernel (and by kdt when
         its output could not keep up) on stderr, as tcpdump reports them.
 
@@ -108,6 +113,7 @@ internal static class CaptureHelp
           kdt capture -ddd -O 'host 192.0.2.1 and not port 22'
           kdt capture -i any -d 'icmp or icmp6'
           kdt capture -i 'tp_btf/*skb*' -i tp_btf/net_dev_queue --track-skb -n icmp
+          kdt capture -i tp_btf/kfree_skb --drop-reason -NOT_SPECIFIED -w drops.pcapng
 
         """;
 }

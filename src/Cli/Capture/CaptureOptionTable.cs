@@ -21,6 +21,8 @@ internal static class CaptureOptionTable
     public const int Pcap = 1008;
     /// <summary>kdt's own: follow matched skbs to every tap until freed.</summary>
     public const int TrackSkb = 1020;
+    /// <summary>kdt's own: keep (or leave out) these drop reasons at tp_btf/kfree_skb.</summary>
+    public const int DropReason = 1021;
 
     /// <summary>tcpdump's short options; ':' marks those that take an argument.</summary>
     public const string ShortOptions = "aAbB:c:C:dDeE:fF:G:hHi:Ij:JKlLm:M:nNOpqQ:r:s:StT:uUvV:w:W:xXy:z:Z:#";
@@ -57,5 +59,6 @@ internal static class CaptureOptionTable
         // Not tcpdump's: -w writes pcapng unless this (or a .pcap name) asks for pcap.
         new("pcap", false, Pcap),
         new("track-skb", false, TrackSkb),
+        new("drop-reason", true, DropReason),
     ];
 }

@@ -100,6 +100,7 @@ internal static class LiveCapture
                         BufferSizeKiB = settings.BufferKiB,
                         Immediate = settings.ImmediateMode,
                         TrackSkb = settings.TrackSkb,
+                        DropReasons = settings.DropReasons,
                         // With interfaces too, -c counts over everything (the composite stops it).
                         MaxFrames = opened.Count == 0 ? settings.PacketCount : null,
                     });
@@ -161,7 +162,7 @@ internal static class LiveCapture
                 flushAfterBatch: true)
             {
                 // Tap frames carry their function and process in their comment: "ip_output curl[1234] IP ...".
-                Prefix = taps is null ? null : settings.TrackSkb ? new TrackConsole().Prefix : TapCapture.ConsolePrefix,
+                Prefix = taps is null ? null : new TrackConsole(settings.TrackSkb).Prefix,
             });
         }
         else
