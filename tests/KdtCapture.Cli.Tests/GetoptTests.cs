@@ -58,7 +58,8 @@ public class GetoptTests
     [InlineData("-dy", "option requires an argument -- 'y'")]
     [InlineData("--bogus=1", "unrecognized option '--bogus=1'")]
     [InlineData("--n", "option '--n' is ambiguous; possibilities: '--nano' '--no-optimize' '--no-promiscuous-mode' '--number'")]
-    [InlineData("--d=1", "option '--d=1' is ambiguous; possibilities: '--dont-verify-checksums' '--direction'")]
+    // glibc lists the candidates in table order: tcpdump's two, then kdt's own --drop-reason.
+    [InlineData("--d=1", "option '--d=1' is ambiguous; possibilities: '--dont-verify-checksums' '--direction' '--drop-reason'")]
     [InlineData("--count=3", "option '--count' doesn't allow an argument")]
     [InlineData("--cou=3", "option '--count' doesn't allow an argument")]
     [InlineData("--snap", "option '--snapshot-length' requires an argument")]

@@ -11,7 +11,7 @@ namespace KdtCapture.Cli.Tests.Live;
 /// </summary>
 public sealed partial class TrackConsoleTests
 {
-    [GeneratedRegex(@"^\d\d:\d\d:\d\d\.\d{6} (?<tap>\w+) (?<skb>0x[0-9a-f]{8,16}) (?<process>\S+\[\d+\]) (?<summary>IP .*)$")]
+    [GeneratedRegex(@"^\d\d:\d\d:\d\d\.\d{6} (?<tap>\w+) (?<skb>0x[0-9a-f]{8,16}) (?<process>\S+\[\d+\])(?<drop>( reason=\w+)? location=[\w.]+\+0x[0-9a-f]+)? (?<summary>IP .*)$")]
     private static partial Regex TrackLine();
 
     [GeneratedRegex(@"^\d\d:\d\d:\d\d\.\d{6} (?<summary>IP .*)$")]
@@ -51,7 +51,7 @@ public sealed partial class TrackConsoleTests
         var tracked = lines.Select(l => TrackLine().Match(l)).Where(m => m.Success).ToList();
         var plain = lines.Select(l => InterfaceLine().Match(l)).Where(m => m.Success).Select(m => m.Groups["summary"].Value).ToList();
         Assert.True(plain.Count == sent, $"lo printed {plain.Count} lines of {sent}:\n{kdt.Stdout}\n{kdt.Stderr}");
-        Assert.Equal(lines.Length, tracked.Count + plain.Count);
+        Assert.True(lines.Length == tracked.Count + plain.Count, "lines of neither form:\n" + string.Join('\n', lines.Where(l => !TrackLine().IsMatch(l) && !InterfaceLine().IsMatch(l))));
         // Every datagram printed the same on lo, so each goes by its summary, as lo printed it.
         var perDatagram = tracked.GroupBy(m => m.Groups["summary"].Value).ToDictionary(g => g.Key, g => g.ToList());
         Assert.Equal(plain.Order(StringComparer.Ordinal), perDatagram.Keys.Order(StringComparer.Ordinal));
@@ -66,6 +66,11 @@ public sealed partial class TrackConsoleTests
             foreach (string hop in new[] { "net_dev_queue", "net_dev_start_xmit", "netif_rx", "net_dev_xmit", "netif_receive_skb", "kfree_skb" })
                 Assert.True(taps.Count(t => t == hop) == 1, $"{hop} not once in the path of {skb}:\n{text}");
             Assert.All(path.Where(m => m.Groups["skb"].Value != skb), m => Assert.Equal("consume_skb", m.Groups["tap"].Value));
+            // The drop names its reason and place; no other hop of the datagram's skb has them (the freed
+            // clone names where it was freed: the packet socket's receive function).
+            Assert.All(path.Where(m => m.Groups["skb"].Value == skb), m => Assert.Equal(m.Groups["tap"].Value == "kfree_skb", m.Groups["drop"].Success));
+            Assert.All(path.Where(m => m.Groups["skb"].Value != skb), m => Assert.Matches(@"^ location=t?packet_rcv\+", m.Groups["drop"].Value));
+            Assert.StartsWith(" reason=NO_SOCKET location=", path.First(m => m.Groups["tap"].Value == "kfree_skb").Groups["drop"].Value, StringComparison.Ordinal);
         }
     }
 
