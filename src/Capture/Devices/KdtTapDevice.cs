@@ -47,6 +47,7 @@ public sealed class KdtTapDevice : ICaptureDevice
     private SharpPcapResolution _resolution;
     private PacketDotNet.LinkLayers _linkType = PacketDotNet.LinkLayers.Ethernet;
     private int _consumers;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<TapSession> _retired = new();
     private long _deliveredBefore;
 
     private Task? _captureTask;
@@ -235,9 +236,31 @@ public sealed class KdtTapDevice : ICaptureDevice
             return;
         Interlocked.Add(ref _deliveredBefore, old.Delivered);
         if (Volatile.Read(ref _consumers) > 0)
-            old.Retire();
+            RetireLater(old);
         else
             old.Dispose();
+    }
+
+    /// <summary>A session replaced while a reader may be inside it: the reader disposes it when it
+    /// notices, or the last reader to leave does (a reader that stops without reading on).</summary>
+    private void RetireLater(TapSession session)
+    {
+        session.Retire();
+        _retired.Enqueue(session);
+        if (Volatile.Read(ref _consumers) == 0)
+            DisposeRetired();
+    }
+
+    private void LeaveReader()
+    {
+        if (Interlocked.Decrement(ref _consumers) == 0)
+            DisposeRetired();
+    }
+
+    private void DisposeRetired()
+    {
+        while (_retired.TryDequeue(out TapSession? session))
+            session.Dispose();
     }
 
     /// <summary>Stops a background capture, removes the <see cref="OnPacketArrival"/> handlers (as
@@ -267,7 +290,7 @@ public sealed class KdtTapDevice : ICaptureDevice
             return;
         _deliveredBefore += session.Delivered;
         if (Volatile.Read(ref _consumers) > 0)
-            session.Retire();
+            RetireLater(session);
         else
             session.Dispose();
     }
@@ -298,7 +321,7 @@ public sealed class KdtTapDevice : ICaptureDevice
         }
         finally
         {
-            Interlocked.Decrement(ref _consumers);
+            LeaveReader();
         }
     }
 
@@ -414,7 +437,7 @@ public sealed class KdtTapDevice : ICaptureDevice
         }
         finally
         {
-            Interlocked.Decrement(ref _consumers);
+            LeaveReader();
         }
     }
 
@@ -459,7 +482,7 @@ public sealed class KdtTapDevice : ICaptureDevice
         finally
         {
             _captureThreadId = 0;
-            Interlocked.Decrement(ref _consumers);
+            LeaveReader();
         }
         OnCaptureStopped?.Invoke(this, status);
     }

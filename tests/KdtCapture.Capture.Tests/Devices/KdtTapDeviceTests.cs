@@ -231,6 +231,49 @@ public sealed class KdtTapDeviceTests
     }
 
     [Fact]
+    public void A_handler_that_closes_the_device_ends_the_capture_once_and_it_opens_again()
+    {
+        TapTestKit.RequireTaps();
+        int port = TapTestKit.FreshPort();
+        using var device = new KdtTapDevice(Tap);
+        int arrived = 0;
+        var stops = new List<CaptureStoppedEventStatus>();
+        device.OnCaptureStopped += (_, status) =>
+        {
+            lock (stops) stops.Add(status);
+        };
+        device.Open(new DeviceConfiguration { Immediate = true });
+        device.Filter = $"udp dst port {port}";
+        device.OnPacketArrival += (_, _) =>
+        {
+            Interlocked.Increment(ref arrived);
+            device.StopCapture();
+            device.Close();
+        };
+        device.StartCapture();
+        TapTestKit.SendUdp(port, 3);
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < TimeSpan.FromSeconds(15))
+        {
+            lock (stops)
+                if (stops.Count > 0) break;
+            Thread.Sleep(20);
+        }
+        Thread.Sleep(200);
+        Assert.Equal(1, Volatile.Read(ref arrived));
+        lock (stops)
+            Assert.Equal([CaptureStoppedEventStatus.CompletedWithoutError], stops);
+        Assert.False(device.Opened);
+
+        // Opened again, it captures again (the closed session's programs are gone, a new one loads).
+        device.Open(new DeviceConfiguration { ReadTimeout = 2000, Immediate = true });
+        device.Filter = $"udp dst port {port}";
+        TapTestKit.SendUdp(port, 2);
+        Assert.Equal(GetPacketStatus.PacketRead, device.GetNextPacket(out _));
+        Assert.Equal(GetPacketStatus.PacketRead, device.GetNextPacket(out _));
+    }
+
+    [Fact]
     public void Refusals_are_SharpPcap_exceptions_of_one_line()
     {
         TapTestKit.RequireTaps();
