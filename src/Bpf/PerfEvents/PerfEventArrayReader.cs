@@ -136,6 +136,16 @@ public sealed unsafe class PerfEventArrayReader : IDisposable
         return samples;
     }
 
+    /// <summary>
+    /// Waits until the kernel wakes the reader (a ring reached <see cref="PerfEventArrayReaderOptions.WakeupBytes"/>,
+    /// or got a sample when that is 0), the timeout passes or the token is cancelled; reads nothing.
+    /// With a wakeup threshold, <c>Wait</c> then <see cref="Poll"/> reads a busy ring in large batches,
+    /// where <see cref="Read"/> (which looks at the rings first) would come back for every few samples
+    /// and keep a CPU busy while a flood lasts. Returns true when woken before the timeout.
+    /// </summary>
+    public bool Wait(TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        _epoll.Wait(_ready, timeout == Timeout.InfiniteTimeSpan ? -1 : (int)Math.Min(int.MaxValue, (long)timeout.TotalMilliseconds), cancellationToken) > 0;
+
     /// <summary>Reads until cancelled, on the calling thread.</summary>
     public void Run<TState>(TState state, PerfSampleHandler<TState> handler, CancellationToken cancellationToken)
     {
