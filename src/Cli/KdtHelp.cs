@@ -23,6 +23,10 @@ internal static class KdtHelp
 
         Run 'kdt COMMAND --help' for a command's options and examples.
 
+        Wireshark: kdt answers the extcap protocol (kdt --extcap-interfaces lists
+        the taps); a script 'exec kdt "$@"' in ~/.config/wireshark/extcap puts
+        them in Wireshark's interface list (README: Taps in Wireshark).
+
         Examples:
           kdt capture -d 'tcp port 443'
           kdt capture -y raw -dd 'udp port 53'

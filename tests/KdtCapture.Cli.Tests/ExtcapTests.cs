@@ -131,6 +131,14 @@ public sealed partial class ExtcapTests
         }
     }
 
+    [Fact]
+    public void Help_says_how_to_use_kdt_from_Wireshark()
+    {
+        ProcessResult help = Kdt.Run("--help");
+        Assert.Contains("--extcap-interfaces", help.Stdout, StringComparison.Ordinal);
+        Assert.Contains(".config/wireshark/extcap", help.Stdout, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("--extcap-interface", "eth0", "--extcap-dlts")]
     [InlineData("--extcap-dlts")]
