@@ -5,6 +5,7 @@ using System.Text.RegularExpressions;
 using KdtCapture.Capture.Taps;
 using KdtCapture.Filters;
 using KdtCapture.Filters.Cbpf;
+using KdtCapture.Testing;
 
 namespace KdtCapture.Capture.Tests.Taps;
 
@@ -164,5 +165,98 @@ public sealed class TrackSkbTests
         }
         // Freed skbs are forgotten: nothing stays tracked after the capture's own kfree_skb frames.
         Assert.Equal(0, tracked.Source.TrackedSkbCount());
+    }
+}
+
+/// <summary>
+/// --track-skb across BPF trampolines: a filter that only the RAW frame at fentry/ip_output matches
+/// (<c>link[0] == 0x45</c>: there the frame starts at the IP header; on lo's EN10MB frames it is the
+/// first byte of a zero MAC address) starts following the skb, which is then captured at
+/// fentry/ip_rcv (and fentry/__dev_queue_xmit once its MAC header is set) because it is followed. This machine refuses
+/// fentry, so it skips here with the refusal; <see cref="GuestTrackSkbTests"/> runs it in the VM guest.
+/// </summary>
+[Collection(KernelTapCollection.Name)]
+public sealed class TrackSkbTrampolineTests
+{
+    private static readonly string[] Taps = ["fentry/ip_output", "fentry/__dev_queue_xmit", "fentry/ip_rcv"];
+
+    [Fact]
+    public void Fentry_taps_follow_the_skb_that_matched_at_ip_output()
+    {
+        TapTestKit.RequireTaps();
+        if (TapResolver.AttachKindRefusal(TapKind.Fentry, "ip_output") is { } refusal)
+            Assert.Skip(refusal + " — this test runs in the VM guest (tests/vm)");
+        using var receiver = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        receiver.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        int port = ((System.Net.IPEndPoint)receiver.LocalEndPoint!).Port;
+        string filter = $"link[0] == 0x45 and udp dst port {port}";
+        TapSource Open(bool track) => TapSource.Open(TapResolver.ForKernel().Resolve(Taps.Select(TapSpec.Parse)),
+            new TapSourceOptions { Filter = filter, TrackSkb = track, Immediate = true, BufferSizeKiB = 1024 });
+        using var tracked = new RunningCapture(Open(track: true));
+        using var plain = new RunningCapture(Open(track: false));
+        const int sent = 5;
+        Assert.Equal(sent, TapTestKit.SendUdp(port, sent, 64, paced: true));
+        // Read them: the socket frees each skb (consume_skb, kfree_skbmem), which ends its following.
+        byte[] buffer = new byte[256];
+        receiver.ReceiveTimeout = 5000;
+        for (int i = 0; i < sent; i++)
+            Assert.Equal(64, receiver.Receive(buffer));
+        tracked.WaitFor(3 * sent);
+        plain.WaitFor(sent);
+        Thread.Sleep(300);
+        tracked.Stop();
+        plain.Stop();
+        // With kfree_skbmem traceable here, freed skbs are forgotten by the cleanup program.
+        Assert.Contains("--track-skb: freed skbs are forgotten at ", string.Join("\n", tracked.Source.Notices), StringComparison.Ordinal);
+
+        // Without tracking the filter matches where frames are RAW: at ip_output, and wherever the MAC
+        // header is not set yet; never at ip_rcv (lo's EN10MB frame, a zero MAC first).
+        var plainFrames = plain.Sink.Frames.OrderBy(f => f.TimestampNs).ToList();
+        Assert.All(plainFrames, f => Assert.Equal(LinkType.RAW, f.LinkType));
+        Assert.Equal(sent, plainFrames.Count(f => f.InterfaceName == "fentry/ip_output"));
+        Assert.DoesNotContain(plainFrames, f => f.InterfaceName == "fentry/ip_rcv");
+        var frames = tracked.Sink.Frames.OrderBy(f => f.TimestampNs).ToList();
+        Assert.Equal(3 * sent, frames.Count);
+        for (int i = 0; i < sent; i++)
+        {
+            var path = frames.Skip(3 * i).Take(3).ToList();
+            string text = string.Join("\n", path.Select(f => f.Comment));
+            Assert.Equal(Taps, path.Select(f => f.InterfaceName));
+            Assert.Single(path.Select(f => f.PacketId).Distinct());
+            Assert.Equal(i, BitConverter.ToInt32(path[0].Data, 28)); // the datagram's own sequence number
+            // Frames the filter matched are the untracked capture's, tap for tap; ip_rcv's is followed.
+            Assert.All(path, f => Assert.Equal(f.LinkType != LinkType.RAW, f.Comment!.EndsWith(" track", StringComparison.Ordinal)));
+            Assert.Equal(LinkType.RAW, path[0].LinkType);
+            Assert.Equal(LinkType.EN10MB, path[2].LinkType);
+        }
+        Assert.Equal(plainFrames.Select(f => f.InterfaceName), frames.Where(f => !f.Comment!.EndsWith(" track", StringComparison.Ordinal)).Select(f => f.InterfaceName));
+        Assert.Equal(0, tracked.Source.TrackedSkbCount());
+    }
+}
+
+/// <summary>Runs <see cref="TrackSkbTrampolineTests"/> in the VM guest (one boot), where it must pass.</summary>
+public sealed class GuestTrackSkbTests
+{
+    [Fact]
+    public void Tracking_across_trampoline_taps_passes_in_the_guest()
+    {
+        if (VmHarness.IsGuest)
+            Assert.Skip("already in the guest");
+        if (!Environment.IsPrivilegedProcess)
+            Assert.Skip("the guest runs the tests as root; run this as root");
+        if (!VmHarness.IsAvailable(out var reason))
+            Assert.Skip(reason);
+        string process = Environment.ProcessPath!;
+        string self = Path.GetFileNameWithoutExtension(process) == "dotnet"
+            ? $"'{process}' '{typeof(GuestTrackSkbTests).Assembly.Location}'" : $"'{process}'";
+        var result = VmHarness.RunScript(
+            $"{self} -noColor -class {typeof(TrackSkbTrampolineTests).FullName} -xml /tmp/guest-track.xml >&2; echo @@xml; cat /tmp/guest-track.xml",
+            TimeSpan.FromMinutes(15), TestContext.Current.CancellationToken);
+        int at = result.Stdout.IndexOf("@@xml", StringComparison.Ordinal);
+        Assert.True(at >= 0, $"the guest printed no report: {result}");
+        var report = System.Xml.Linq.XDocument.Parse(result.Stdout[(at + 5)..].Trim());
+        var test = Assert.Single(report.Descendants("test"));
+        Assert.True((string?)test.Attribute("result") == "Pass",
+            $"{test.Attribute("name")}: {test.Attribute("result")} in the guest: {string.Join('\n', test.Descendants().Select(e => e.Value))}\n{result.Stderr}");
     }
 }

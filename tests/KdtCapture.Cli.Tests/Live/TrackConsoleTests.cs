@@ -43,7 +43,10 @@ public sealed partial class TrackConsoleTests
                 Thread.Sleep(100);
             }
         }
-        Thread.Sleep(500);
+        // Each path ends with its drop: wait for the three (a loaded machine may take a while) before stopping.
+        var clock = Stopwatch.StartNew();
+        while (Regex.Count(kdt.Stdout, " kfree_skb ") < sent && clock.Elapsed < TimeSpan.FromSeconds(30))
+            Thread.Sleep(50);
         kdt.Stop();
         Assert.True(kdt.ExitCode == 0, kdt.Stderr);
 
