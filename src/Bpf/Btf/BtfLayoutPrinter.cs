@@ -89,13 +89,15 @@ public sealed class BtfLayoutPrinter(Btf btf)
                 EmitCachelineBoundary(baseBits + endBits, baseBits + start);
 
             var resolved = m.Type.SkipQualifiers();
-            if (m.IsAnonymous && resolved.Kind is BtfKind.Struct or BtfKind.Union && resolved.IsAnonymous)
+            // An anonymous type is written out in place, named member or not (pahole does the
+            // same: 6.1's sk_buff has "struct { ... } headers;" from struct_group, holes and all).
+            if (resolved.Kind is BtfKind.Struct or BtfKind.Union && resolved.IsAnonymous)
             {
                 Indent(level);
                 _out.Append(resolved.Kind == BtfKind.Struct ? "struct {\n" : "union {\n");
                 EmitMembers(resolved, baseBits + start, level + 1, null);
                 Indent(level);
-                Pad("};", level);
+                Pad(m.IsAnonymous ? "};" : $"}} {m.Name};", level);
                 Comment((baseBits + start) / 8, memberBytes);
             }
             else
