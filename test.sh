@@ -100,35 +100,95 @@ for project in "${projects[@]}"; do
     fi
 done
 
-# Count from the reports: per test, its result; and list skips with their reasons.
+# The guest suite: the tests that need fentry, fexit, kprobes or modules (trait Kernel=guest; they
+# skip on this machine's kernel) run in one boot of the VM guest (tests/vm), where they must pass.
+# KDT_GUEST_SUITE=0 leaves it out; where no guest can be booted it is skipped, saying why.
+guest_note=""
+if [[ "${KDT_GUEST_SUITE:-1}" == 0 ]]; then
+    guest_note="guest: not run (KDT_GUEST_SUITE=0)"
+else
+    say "running the guest suite (tests/vm/guest-suite): kernel-dependent tests in the VM guest"
+    guest_start=$SECONDS
+    tests/vm/guest-suite --results "$results/guest" --timeout 1800 ${KDT_CORPORA:+-e KDT_CORPORA} ${KDT_BINARY:+-e KDT_BINARY}
+    guest_status=$?
+    guest_seconds=$((SECONDS - guest_start))
+    case "$guest_status" in
+    0 | 1) ;; # the reports say what passed and failed
+    77) guest_note="guest: not run, the VM guest cannot be booted here (tests/vm/run --check says why)" ;;
+    *)
+        say "the guest suite failed (exit $guest_status: 124 timeout, 125 the guest failed): counted as one failure"
+        crashed=$((crashed + 1)) ;;
+    esac
+fi
+
+# Count from the reports: per test, its result; and list skips with their reasons. A test that
+# skipped here and ran in the guest is counted once, with its guest result (a failure in either
+# place is a failure); the guest's own counts are printed on a line of their own.
 summary="$(perl -e '
     my ($pass, $fail, $skip) = (0, 0, 0);
+    my (%host, %skipped, @guest, @errors);
     sub unescape { my $s = shift; $s =~ s/&quot;/"/g; $s =~ s/&apos;/\x27/g; $s =~ s/&lt;/</g; $s =~ s/&gt;/>/g; $s =~ s/&amp;/&/g; $s }
-    for my $file (@ARGV) {
-        local $/; open(my $fh, "<", $file) or next; my $xml = <$fh>;
+    sub tests { # FILE -> ([name, result, reason]...), errors counted
+        my $file = shift; my @tests;
+        local $/; open(my $fh, "<", $file) or return (); my $xml = <$fh>;
         while ($xml =~ /<test\s([^>]*?)(\/>|>(.*?)<\/test>)/sg) {
             my ($attrs, $body) = ($1, $3 // "");
             my ($result) = $attrs =~ /\bresult="([^"]*)"/;
             my ($name) = $attrs =~ /\bname="([^"]*)"/;
-            if ($result eq "Pass") { $pass++ }
-            elsif ($result eq "Skip") {
-                $skip++;
-                my ($reason) = $body =~ /<reason><!\[CDATA\[(.*?)\]\]><\/reason>/s;
-                $reason //= "(no reason given)"; $reason =~ s/\s+/ /g;
-                print STDERR "skipped: ", unescape($name), ": $reason\n";
-            }
-            else { $fail++ }
+            my ($reason) = $body =~ /<reason><!\[CDATA\[(.*?)\]\]><\/reason>/s;
+            $reason //= "(no reason given)"; $reason =~ s/\s+/ /g;
+            push @tests, [unescape($name), $result, $reason];
         }
         # Failures outside any test (a fixture or the runner itself) count too.
         while ($xml =~ /<error\s([^>]*)>/sg) {
             my $attrs = $1; my ($name) = $attrs =~ /\bname="([^"]*)"/; my ($type) = $attrs =~ /\btype="([^"]*)"/;
-            $fail++; print STDERR "error: ", unescape($name // $type // "unknown"), "\n";
+            push @errors, unescape($name // $type // "unknown");
+        }
+        return @tests;
+    }
+    my $guest_dir = shift @ARGV;
+    for my $file (@ARGV) {
+        my ($project) = $file =~ m{([^/]+)\.xml$};
+        for my $t (tests($file)) {
+            my ($name, $result, $reason) = @$t;
+            $host{"$project\0$name"} = $result;
+            if ($result eq "Pass") { $pass++ }
+            elsif ($result eq "Skip") { $skip++; $skipped{"$project\0$name"} = $reason }
+            else { $fail++ }
         }
     }
-    print "$pass $fail $skip\n";
-' "$results"/*.xml)"
-read -r passed failed skipped <<<"$summary"
+    my ($gpass, $gfail, $gskip, $replaced) = (0, 0, 0, 0);
+    for my $file (glob("$guest_dir/*.xml")) {
+        my ($project) = $file =~ m{([^/]+)\.xml$};
+        for my $t (tests($file)) {
+            my ($name, $result, $reason) = @$t;
+            my $key = "$project\0$name";
+            my $here = $host{$key} // "";
+            if ($result eq "Pass") { $gpass++ } elsif ($result eq "Skip") { $gskip++ } else { $gfail++ }
+            print STDERR "guest: failed: $name\n" if $result ne "Pass" && $result ne "Skip";
+            print STDERR "guest: skipped: $name: $reason\n" if $result eq "Skip";
+            if ($here eq "Skip") {
+                # counted once: the guest result replaces the skip here
+                $replaced++; $skip--; delete $skipped{$key};
+                if ($result eq "Pass") { $pass++ } elsif ($result eq "Skip") { $skip++ } else { $fail++ }
+            } elsif ($here eq "") {
+                if ($result eq "Pass") { $pass++ } elsif ($result eq "Skip") { $skip++ } else { $fail++ }
+            } elsif ($here eq "Pass" && $result ne "Pass" && $result ne "Skip") {
+                $pass--; $fail++;
+            }
+        }
+    }
+    for my $key (sort keys %skipped) { my ($p, $n) = split /\0/, $key; print STDERR "skipped: $n: $skipped{$key}\n" }
+    print STDERR "error: $_\n" for @errors;
+    $fail += @errors;
+    print "$pass $fail $skip $gpass $gfail $gskip $replaced\n";
+' "$results/guest" "$results"/*.xml)"
+read -r passed failed skipped guest_passed guest_failed guest_skipped guest_replaced <<<"$summary"
 failed=$((failed + crashed))
+if [[ -z "$guest_note" && -n "${guest_seconds:-}" ]]; then
+    guest_note="guest: $guest_passed passed, $guest_failed failed, $guest_skipped skipped in ${guest_seconds} s (in the totals below: $guest_replaced of them skip here and are counted once, with their guest result)"
+fi
+[[ -n "$guest_note" ]] && echo "$guest_note"
 
 status=0
 ((failed == 0)) || status=1

@@ -25,6 +25,16 @@ public static class VmHarness
     public const int ExitTimeout = 124;
     public const int ExitGuestFailed = 125;
 
+    /// <summary>
+    /// The trait of tests that need a kernel this machine may lack (fentry, fexit, kprobes, modules):
+    /// <c>[Trait(VmHarness.KernelTrait, VmHarness.GuestKernel)]</c>. They skip where the kernel refuses
+    /// them; tests/vm/guest-suite (which test.sh runs) runs exactly these in the guest.
+    /// </summary>
+    public const string KernelTrait = "Kernel";
+
+    /// <summary>The value of <see cref="KernelTrait"/> for tests the guest suite runs.</summary>
+    public const string GuestKernel = "guest";
+
     /// <summary>Set in the guest's environment for every command the harness runs.</summary>
     public const string GuestVariable = "KDT_VM_GUEST";
 

@@ -204,6 +204,7 @@ public sealed class BpfObjectTests
     }
 
     [Fact]
+    [Trait(KdtCapture.Testing.VmHarness.KernelTrait, KdtCapture.Testing.VmHarness.GuestKernel)]
     public void Fentry_programs_load_where_the_kernel_allows_them()
     {
         RequireRoot();
@@ -222,6 +223,7 @@ public sealed class BpfObjectTests
     }
 
     [Fact]
+    [Trait(KdtCapture.Testing.VmHarness.KernelTrait, KdtCapture.Testing.VmHarness.GuestKernel)]
     public void Kprobe_programs_attach_where_the_kernel_has_kprobes()
     {
         RequireRoot();

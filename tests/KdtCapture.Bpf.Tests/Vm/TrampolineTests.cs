@@ -14,8 +14,9 @@ using Asm = KdtCapture.Bpf.Asm.Asm;
 /// <summary>
 /// fentry, fexit and kprobe programs on ip_output count the UDP datagrams this process sends
 /// over loopback, exactly. This machine's kernel refuses fentry and has no kprobes, so here they
-/// skip; <see cref="GuestKernelTests"/> runs them in the VM guest (tests/vm), where they must pass.
+/// skip; the guest suite (tests/vm/guest-suite, run by test.sh) runs them in the VM guest, where they must pass.
 /// </summary>
+[Trait(KdtCapture.Testing.VmHarness.KernelTrait, KdtCapture.Testing.VmHarness.GuestKernel)]
 public sealed class TrampolineTests : KernelObjectTest
 {
     private const int Datagrams = 100;

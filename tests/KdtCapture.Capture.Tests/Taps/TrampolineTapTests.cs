@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
-using System.Xml.Linq;
 using KdtCapture.Capture.Taps;
 using KdtCapture.Filters;
 using KdtCapture.Testing;
@@ -12,9 +11,11 @@ namespace KdtCapture.Capture.Tests.Taps;
 /// fentry, fexit and kprobe taps on ip_output: every datagram this process sends over loopback
 /// arrives once as a RAW frame (ip_output sees the IP packet before any MAC header) with the bytes
 /// that were sent, fexit with ip_output's return value. This machine refuses fentry and has no
-/// kprobes, so here they skip with the refusal; <see cref="GuestTapTests"/> runs them in the VM guest.
+/// kprobes, so here they skip with the refusal; the guest suite (tests/vm/guest-suite, run by
+/// test.sh) runs them in the VM guest.
 /// </summary>
 [Collection(KernelTapCollection.Name)]
+[Trait(VmHarness.KernelTrait, VmHarness.GuestKernel)]
 public sealed class TrampolineTapTests
 {
     private const int Datagrams = 20;
@@ -63,34 +64,5 @@ public sealed class TrampolineTapTests
             else
                 Assert.DoesNotContain(" ret=", f.Comment, StringComparison.Ordinal);
         }
-    }
-}
-
-/// <summary>Runs <see cref="TrampolineTapTests"/> in the VM guest (one boot), where each must pass.</summary>
-public sealed class GuestTapTests
-{
-    [Fact]
-    public void Trampoline_and_kprobe_taps_pass_in_the_guest()
-    {
-        if (VmHarness.IsGuest)
-            Assert.Skip("already in the guest");
-        if (!Environment.IsPrivilegedProcess)
-            Assert.Skip("the guest runs the tests as root; run this as root");
-        if (!VmHarness.IsAvailable(out var reason))
-            Assert.Skip(reason);
-        string process = Environment.ProcessPath!;
-        string self = Path.GetFileNameWithoutExtension(process) == "dotnet"
-            ? $"'{process}' '{typeof(GuestTapTests).Assembly.Location}'" : $"'{process}'";
-        var result = VmHarness.RunScript(
-            $"{self} -noColor -class {typeof(TrampolineTapTests).FullName} -xml /tmp/guest-taps.xml >&2; echo @@xml; cat /tmp/guest-taps.xml",
-            TimeSpan.FromMinutes(15), TestContext.Current.CancellationToken);
-        int at = result.Stdout.IndexOf("@@xml", StringComparison.Ordinal);
-        Assert.True(at >= 0, $"the guest printed no report: {result}");
-        var report = XDocument.Parse(result.Stdout[(at + 5)..].Trim());
-        var tests = report.Descendants("test").ToList();
-        Assert.Equal(3, tests.Count);
-        foreach (var t in tests)
-            Assert.True((string?)t.Attribute("result") == "Pass",
-                $"{t.Attribute("name")}: {t.Attribute("result")} in the guest: {string.Join('\n', t.Descendants().Select(e => e.Value))}\n{result.Stderr}");
     }
 }
