@@ -221,6 +221,21 @@ internal static partial class FtraceCommand
         string instance = o.Instance ?? $"kdt-record-{Environment.ProcessId}";
         bool existed = top.Exists($"instances/{instance}");
         var dir = top.Instance(instance);
+        bool topLevel = false;
+        if (o.Instance is null && o.Record.Tracer is { } tracer && !dir.Tracers().Contains(tracer) && top.Tracers().Contains(tracer))
+        {
+            // Older kernels offer function_graph only in the top-level buffer; trace-cmd records there too.
+            top.RemoveInstance(instance);
+            dir = top;
+            topLevel = true;
+            stderr.WriteLine($"kdt ftrace: this kernel has the {tracer} tracer only in the top-level buffer: recording there (it is reset at the end)");
+        }
+        else if (o.Instance is not null && o.Record.Tracer is { } only && !dir.Tracers().Contains(only) && top.Tracers().Contains(only))
+        {
+            if (!existed)
+                top.RemoveInstance(instance);
+            return Fail(stderr, $"this kernel has the {only} tracer only in the top-level buffer, not in instance {instance}: drop -B to record there");
+        }
         var scratch = Directory.CreateTempSubdirectory("kdt-ftrace-");
         Process? child = null;
         try
@@ -275,7 +290,7 @@ internal static partial class FtraceCommand
             }
             child?.Dispose();
             dir.Reset();
-            if (!existed)
+            if (!existed && !topLevel)
                 top.RemoveInstance(instance);
             scratch.Delete(recursive: true);
         }

@@ -32,6 +32,9 @@ public sealed class TraceDat
     public string HeaderPage { get; private set; } = "";
     public string HeaderEvent { get; private set; } = "";
     public Dictionary<int, string> CommandLines { get; } = [];
+
+    /// <summary>Per CPU, the function names the report has seen calling each other (trace-cmd's function plugin state).</summary>
+    internal Dictionary<int, List<string?>> FunctionStacks { get; } = [];
     public Kallsyms? Symbols { get; private set; }
     public string? Clock { get; private set; }
     public IReadOnlyDictionary<int, EventFormat> Formats => _formats;

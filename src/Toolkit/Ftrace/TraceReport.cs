@@ -57,7 +57,7 @@ public static class TraceReport
         // Microseconds rounded to nearest, as libtraceevent prints them.
         ulong micros = (record.Timestamp + 500) / 1000;
         ulong secs = micros / 1_000_000, usecs = micros % 1_000_000;
-        sb.Append(CultureInfo.InvariantCulture, $"{comm,16}-{pid,-5} [{record.Cpu:000}] {secs}.{usecs:000000}: ");
+        sb.Append(CultureInfo.InvariantCulture, $"{comm,16}-{pid,-5} [{record.Cpu:000}] {secs,5}.{usecs:000000}: ");
         if (record.Format is not { } format)
         {
             sb.Append(CultureInfo.InvariantCulture, $"[UNKNOWN TYPE {record.Type}]");
@@ -70,6 +70,8 @@ public static class TraceReport
             case ("sched", "sched_switch") when SchedSwitch(sb, format, record.Data, dat.CommandLines):
                 return;
             case ("sched", "sched_wakeup" or "sched_wakeup_new") when SchedWakeup(sb, format, record.Data, dat.CommandLines):
+                return;
+            case ("ftrace", "function") when Function(sb, format, record, dat):
                 return;
             case ("timer", "hrtimer_start") when HrtimerStart(sb, format, record.Data, dat.Symbols):
                 return;
@@ -150,6 +152,58 @@ public static class TraceReport
         sb.Append(CultureInfo.InvariantCulture, $" expires={(ulong)expires.Integer(data)} softexpires={(ulong)soft.Integer(data)}");
         return true;
     }
+
+    /// <summary>
+    /// The function tracer's event as trace-cmd's function plugin prints it: the function's name,
+    /// indented three spaces per level of the calls seen so far on that CPU (a parent found in
+    /// the CPU's stack of names puts the child one below it; an unknown parent starts over).
+    /// </summary>
+    private static bool Function(StringBuilder sb, EventFormat format, TraceRecord record, TraceDat dat)
+    {
+        var ip = format.Field("ip");
+        var parentIp = format.Field("parent_ip");
+        if (ip is null || parentIp is null)
+            return false;
+        string? function = Symbol(dat.Symbols, (ulong)ip.Integer(record.Data));
+        string? parent = Symbol(dat.Symbols, (ulong)parentIp.Integer(record.Data));
+        int index = 0;
+        if (parent is not null)
+        {
+            if (!dat.FunctionStacks.TryGetValue(record.Cpu, out var stack))
+                dat.FunctionStacks[record.Cpu] = stack = [];
+            index = -1;
+            for (int i = 0; i < stack.Count && stack[i] is not null; i++)
+            {
+                if (stack[i] == parent)
+                {
+                    SetAt(stack, i + 1, function);
+                    index = i;
+                    break;
+                }
+            }
+            if (index < 0)
+            {
+                SetAt(stack, 0, parent);
+                SetAt(stack, 1, function);
+                index = 0;
+            }
+        }
+        sb.Append(' ', index * 3);
+        sb.Append(function ?? string.Create(CultureInfo.InvariantCulture, $"0x{(ulong)ip.Integer(record.Data):x}"));
+        return true;
+    }
+
+    private static void SetAt(List<string?> stack, int position, string? name)
+    {
+        if (name is null)
+            return;
+        while (stack.Count <= position)
+            stack.Add(null);
+        stack[position] = name;
+    }
+
+    private static string? Symbol(ISymbolResolver? symbols, ulong address)
+        => symbols?.TryResolve(address, out string name, out _) == true ? name : null;
 
     /// <summary>"hrtimer=0xADDR now=NS function=SYMBOL/0xOFFSET", as the hrtimer plugin prints it.</summary>
     private static bool HrtimerExpireEntry(StringBuilder sb, EventFormat format, ReadOnlySpan<byte> data, ISymbolResolver? symbols)
