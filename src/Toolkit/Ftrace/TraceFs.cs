@@ -115,14 +115,23 @@ public sealed partial class TraceFs
     public void RemoveInstance(string name)
     {
         string path = PathOf(System.IO.Path.Combine("instances", name));
-        try
+        // The kernel says EBUSY while a reader still holds one of its files open: retry briefly.
+        for (int attempt = 0; ; attempt++)
         {
-            if (Directory.Exists(path))
-                Directory.Delete(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new FtraceException($"cannot remove tracefs instance {path}: {e.Message}");
+            try
+            {
+                if (Directory.Exists(path))
+                    Directory.Delete(path);
+                return;
+            }
+            catch (IOException) when (attempt < 20)
+            {
+                Thread.Sleep(25);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new FtraceException($"cannot remove tracefs instance {path}: {e.Message}");
+            }
         }
     }
 
