@@ -15,6 +15,8 @@ internal static class TraceCommand
     private const int OptHeatmap = 1001;
     private const int OptTop = 1002;
     private const int OptPerThread = 1003;
+    private const int OptDist = 1004;
+    private const int OptCount = 1005;
 
     private static readonly LongOption[] LongOptions =
     [
@@ -24,6 +26,8 @@ internal static class TraceCommand
         new("heatmap", true, OptHeatmap),
         new("top", true, OptTop),
         new("per-thread", false, OptPerThread),
+        new("dist", false, OptDist),
+        new("count", false, OptCount),
     ];
 
     /// <summary>Options beyond the common ones, per tool (bcc's meaning for that tool).</summary>
@@ -38,6 +42,9 @@ internal static class TraceCommand
         ["tcpstates"] = "T",
         ["tcpdrop"] = "",
         ["runqlat"] = "mPLTi" + (char)OptHeatmap,
+        ["cpudist"] = "OmPLTi" + (char)OptHeatmap,
+        ["softirqs"] = "NTi" + (char)OptDist + (char)OptCount,
+        ["lockstat"] = "mTi" + (char)OptHeatmap + (char)OptTop,
     };
 
     public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
@@ -79,12 +86,13 @@ internal static class TraceCommand
     private static int RunTool(TraceTool tool, IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
     {
         string extra = Extra[tool.Name];
-        var getopt = new Getopt("p:t:c:Td:i:jhxPLme:", LongOptions);
+        var getopt = new Getopt("p:t:c:Td:i:jhxPLme:ON", LongOptions);
         var operands = new List<string>();
         int pid = 0, tid = 0, top = 10, errno = 0;
         string? comm = null, heatmap = null;
         TimeSpan? duration = null, interval = null;
         bool timestamps = false, json = false, x = false, perProcess = false, l = false, ms = false, perThread = false;
+        bool offCpu = false, nanoseconds = false, dist = false, count = false;
         try
         {
             foreach (var o in getopt.Parse(args, operands))
@@ -143,6 +151,18 @@ internal static class TraceCommand
                     case OptPerThread:
                         perThread = true;
                         break;
+                    case 'O':
+                        offCpu = true;
+                        break;
+                    case 'N':
+                        nanoseconds = true;
+                        break;
+                    case OptDist:
+                        dist = true;
+                        break;
+                    case OptCount:
+                        count = true;
+                        break;
                     case OptList:
                         return List(stdout);
                 }
@@ -173,8 +193,10 @@ internal static class TraceCommand
                 return Fail(stderr, $"{tool.Name}: {e.Message}");
             }
         }
-        if (tool.Name == "runqlat" && perProcess && l)
-            return Fail(stderr, "runqlat: -P and -L both choose the histograms: give one (per process or per thread)");
+        if (perProcess && l && tool.Name != "syscount")
+            return Fail(stderr, $"{tool.Name}: -P and -L both choose the histograms: give one (per process or per thread)");
+        if (dist && count)
+            return Fail(stderr, "softirqs: --dist and --count both choose what to print: give one (histograms or counts)");
         if (heatmap is not null && Directory.Exists(heatmap))
             return Fail(stderr, $"{tool.Name}: --heatmap {heatmap} is a directory: give a file name such as runq.svg");
 
@@ -196,6 +218,10 @@ internal static class TraceCommand
             IncludeFailed = x && tool.Name == "execsnoop",
             Errno = errno,
             Top = top,
+            OffCpu = offCpu,
+            Nanoseconds = nanoseconds,
+            Distribution = dist,
+            Count = count,
         };
 
         string? why = TraceSupport.WhyNot(tool);
@@ -231,6 +257,8 @@ internal static class TraceCommand
         OptTop => "--top",
         OptPerThread => "--per-thread",
         OptList => "--list",
+        OptDist => "--dist",
+        OptCount => "--count",
         _ => "-" + (char)id,
     };
 

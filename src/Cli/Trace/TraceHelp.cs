@@ -24,6 +24,9 @@ internal static class TraceHelp
           tcpstates   TCP state changes
           tcpdrop     dropped TCP packets with the kernel's drop reason
           runqlat     run queue latency histogram
+          cpudist     on-CPU (or off-CPU) time histogram
+          softirqs    time spent in each softirq vector
+          lockstat    kernel lock contention: histogram, per lock and caller
 
         Common options:
           -p PID          only this process (thread group)
@@ -205,6 +208,66 @@ internal static class TraceHelp
               kdt trace runqlat -m 5 1
               kdt trace runqlat -P -d 10
               kdt trace runqlat --heatmap runq.svg -d 60
+            """),
+        ["cpudist"] = ("[-O] [-m] [-P | -L] [--heatmap FILE.svg] [-i SECONDS] [INTERVAL [COUNT]]",
+            """
+            Measures how long tasks run on a CPU each time they are scheduled (from switch-in
+            to switch-out), or with -O how long they stay off it, and prints a log2 histogram
+            as bcc draws it. -p/-t/-c select the task.
+            """,
+            """
+              -O              off-CPU time instead of on-CPU time
+              -m              milliseconds instead of microseconds
+              -P              one histogram per process
+              -L              one histogram per thread
+              -T              time of day above each interval's histograms
+              -i SECONDS      print and reset every SECONDS (or give INTERVAL [COUNT])
+              --heatmap FILE  also write the distribution over time as an SVG heatmap
+            """,
+            """
+              kdt trace cpudist
+              kdt trace cpudist -O -p 1234 -d 10
+              kdt trace cpudist -m -P 5 3
+            """),
+        ["softirqs"] = ("[--dist | --count] [-N] [-i SECONDS] [INTERVAL [COUNT]]",
+            """
+            Measures the time spent in each softirq vector (softirq_entry to softirq_exit) and
+            prints the totals per vector (bcc's softirqs), the number of runs with --count, or
+            a log2 histogram per vector with --dist (bcc's -d).
+            Columns: SOFTIRQ TOTAL_usecs (TOTAL_nsecs with -N, TOTAL_count with --count)
+            """,
+            """
+              --dist          a histogram per vector instead of the totals
+              --count         how often each vector ran instead of the time
+              -N              nanoseconds instead of microseconds
+              -T              time of day above each interval's table
+              -i SECONDS      print and reset every SECONDS (or give INTERVAL [COUNT])
+            """,
+            """
+              kdt trace softirqs
+              kdt trace softirqs --dist -d 10
+              kdt trace softirqs --count 1 5
+            """),
+        ["lockstat"] = ("[-m] [--top N] [--heatmap FILE.svg] [-i SECONDS] [INTERVAL [COUNT]]",
+            """
+            Measures kernel lock contention (lock:contention_begin to contention_end): a log2
+            histogram of the waits, then per lock and calling function (the first frame of the
+            waiter's stack outside the locking code, from /proc/kallsyms) how often it was
+            contended and the total, longest and average wait, busiest first (as perf lock
+            contention). -p/-t/-c select the waiting task.
+            Columns: contended, total wait, max wait, avg wait, type, lock, caller
+            """,
+            """
+              -m              milliseconds instead of microseconds in the histogram
+              --top N         print the N locks waited on longest (default 10)
+              -T              time of day above each interval's summary
+              -i SECONDS      print and reset every SECONDS (or give INTERVAL [COUNT])
+              --heatmap FILE  also write the waits over time as an SVG heatmap
+            """,
+            """
+              kdt trace lockstat
+              kdt trace lockstat -p 1234 -d 5
+              kdt trace lockstat --top 20 --heatmap locks.svg -d 60
             """),
     };
 

@@ -25,6 +25,9 @@ public abstract class HistogramTool : TraceTool
     /// <summary>What is measured, for the "Tracing ..." line and the heatmap title.</summary>
     private protected abstract string What { get; }
 
+    /// <summary>What is measured with these options (cpudist -O measures off-CPU time).</summary>
+    private protected virtual string WhatFor(TraceToolOptions options) => What;
+
     /// <summary>The label of one histogram per key ("pid", "tid", "disk"), or null for one histogram.</summary>
     private protected virtual string? SectionLabel(TraceToolOptions options) =>
         options.PerThread ? "tid" : options.PerProcess ? "pid" : null;
@@ -32,6 +35,19 @@ public abstract class HistogramTool : TraceTool
     private protected virtual string Unit(TraceToolOptions options) => options.Milliseconds ? "msecs" : "usecs";
 
     private protected abstract Dictionary<string, byte[]> Constants(TraceToolOptions options);
+
+    /// <summary>Whether the histograms are printed (softirqs prints totals unless asked for them).</summary>
+    private protected virtual bool PrintsHistograms(TraceToolOptions options) => true;
+
+    /// <summary>Reads the tool's other maps at each collection (the lock table, the totals).</summary>
+    private protected virtual void CollectExtra(TraceSession session, TraceToolOptions options)
+    {
+    }
+
+    /// <summary>Appends the tool's other summary after the histograms, and forgets it.</summary>
+    private protected virtual void FormatExtra(StringBuilder text, System.Text.Json.Utf8JsonWriter? json, TraceToolOptions options)
+    {
+    }
 
     /// <summary>How a section's key is named (e.g. the comm of a pid); the number by default.</summary>
     private protected virtual string SectionName(uint id) => id.ToString(CultureInfo.InvariantCulture);
@@ -46,7 +62,8 @@ public abstract class HistogramTool : TraceTool
         var json = new JsonLines();
         string unit = Unit(options);
         if (!options.Json)
-            output.WriteLine($"Tracing {What}... Hit Ctrl-C to end.");
+            output.WriteLine($"Tracing {WhatFor(options)}... Hit Ctrl-C to end.");
+        bool histograms = PrintsHistograms(options);
 
         void Collect()
         {
@@ -62,11 +79,12 @@ public abstract class HistogramTool : TraceTool
                 column.Add(slot, count);
             });
             heatmap?.AddColumn(DateTime.Now, column.Counts);
+            CollectExtra(session, options);
         }
 
         void Print()
         {
-            output.Write(Format(total, options, SectionLabel(options), unit, DateTime.Now, json));
+            output.Write(Format(total, options, SectionLabel(options), unit, DateTime.Now, json, histograms));
             total.Clear();
         }
 
@@ -84,11 +102,11 @@ public abstract class HistogramTool : TraceTool
         if (options.Interval is null || total.Count > 0)
             Print();
         if (heatmap is not null && options.HeatmapPath is not null)
-            heatmap.Write(options.HeatmapPath, $"kdt trace {Name}: {What}", unit);
+            heatmap.Write(options.HeatmapPath, $"kdt trace {Name}: {WhatFor(options)}", unit);
         output.Flush();
     }
 
-    private string Format(SortedDictionary<uint, Log2Histogram> hists, TraceToolOptions options, string? label, string unit, DateTime now, JsonLines json)
+    private string Format(SortedDictionary<uint, Log2Histogram> hists, TraceToolOptions options, string? label, string unit, DateTime now, JsonLines json, bool histograms)
     {
         var inv = CultureInfo.InvariantCulture;
         if (options.Json)
@@ -98,7 +116,7 @@ public abstract class HistogramTool : TraceTool
             j.WriteString("time", now.ToString("HH:mm:ss", inv));
             j.WriteString("unit", unit);
             j.WriteStartArray("histograms");
-            foreach (var (id, h) in hists)
+            foreach (var (id, h) in histograms ? hists : Enumerable.Empty<KeyValuePair<uint, Log2Histogram>>())
             {
                 j.WriteStartObject();
                 if (label is not null)
@@ -124,6 +142,7 @@ public abstract class HistogramTool : TraceTool
                 j.WriteEndObject();
             }
             j.WriteEndArray();
+            FormatExtra(new StringBuilder(), j, options);
             json.End(w);
             return w.ToString();
         }
@@ -131,12 +150,13 @@ public abstract class HistogramTool : TraceTool
         text.Append('\n');
         if (options.Timestamps)
             text.Append(now.ToString("HH:mm:ss", inv)).Append('\n');
-        foreach (var (id, h) in hists)
+        foreach (var (id, h) in histograms ? hists : Enumerable.Empty<KeyValuePair<uint, Log2Histogram>>())
         {
             if (label is not null)
                 text.Append(inv, $"\n{label} = {SectionName(id)}\n");
             h.Render(text, unit);
         }
+        FormatExtra(text, null, options);
         return text.ToString();
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using KdtCapture.Bpf.Links;
 using KdtCapture.Bpf.Maps;
 using KdtCapture.Bpf.Objects;
 using KdtCapture.Bpf.Ringbuf;
@@ -15,9 +16,14 @@ namespace KdtCapture.Toolkit.Trace;
 internal sealed class TraceSession : IDisposable
 {
     private readonly BpfObject _object;
+    private readonly List<BpfLink> _links;
     private RingBufferReader? _reader;
 
-    private TraceSession(BpfObject obj) => _object = obj;
+    private TraceSession(BpfObject obj, List<BpfLink> links)
+    {
+        _object = obj;
+        _links = links;
+    }
 
     public BpfObject Object => _object;
 
@@ -40,9 +46,10 @@ internal sealed class TraceSession : IDisposable
         var obj = BpfObject.Load(spec);
         try
         {
+            var links = new List<BpfLink>();
             foreach (string program in obj.Programs.Keys)
-                obj.Attach(program);
-            return new TraceSession(obj);
+                links.Add(obj.Attach(program));
+            return new TraceSession(obj, links);
         }
         catch
         {
@@ -129,10 +136,20 @@ internal sealed class TraceSession : IDisposable
                 break;
             }
         }
+        // Stop the programs first, so the last read (and a summary's maps) see one consistent end.
+        Detach();
         // What the kernel sent before the stop is still printed.
         if (_reader is not null && handler is not null)
             _reader.Poll(state, handler);
         output.Flush();
+    }
+
+    /// <summary>Detaches every program; the maps stay readable until Dispose.</summary>
+    public void Detach()
+    {
+        foreach (var link in _links)
+            link.Dispose();
+        _links.Clear();
     }
 
     private static long ToTicks(TimeSpan t) => (long)(t.TotalSeconds * Stopwatch.Frequency);

@@ -52,6 +52,18 @@ public sealed record TraceToolOptions
     /// <summary>syscount: how many rows to print (--top); bcc's default is 10.</summary>
     public int Top { get; init; } = 10;
 
+    /// <summary>cpudist: off-CPU time instead of on-CPU time (-O).</summary>
+    public bool OffCpu { get; init; }
+
+    /// <summary>softirqs: a histogram per vector instead of the totals (--dist, bcc's -d).</summary>
+    public bool Distribution { get; init; }
+
+    /// <summary>softirqs: counts instead of times (--count, bcc's -C).</summary>
+    public bool Count { get; init; }
+
+    /// <summary>softirqs: nanoseconds instead of microseconds (-N).</summary>
+    public bool Nanoseconds { get; init; }
+
     /// <summary>Called once every program is attached, before the first event is read.</summary>
     public Action? Ready { get; init; }
 }

@@ -16,6 +16,9 @@ public static class TraceTools
         new TcpStates(TcpStates.Mode.States),
         new TcpDrop(),
         new RunqLat(),
+        new CpuDist(),
+        new SoftIrqs(),
+        new LockStat(),
     ];
 
     public static TraceTool? Find(string name)

@@ -89,8 +89,9 @@ public sealed class RunqlatTests
                 .Sum(l => long.Parse(l.Split(':')[1].Split('|')[0].Trim(), System.Globalization.CultureInfo.InvariantCulture));
             long inCells = cells.Sum(c => long.Parse(c.Element(ns + "title")!.Value.Split(": ")[1], System.Globalization.CultureInfo.InvariantCulture));
             Assert.Equal(histogram, inCells);
-            // Drawn rows leave out slot 0 (waits under 1 µs), as bcc's do; the rest of the 400.
-            Assert.InRange(histogram, 1, 450);
+            // 400 wakeups, less those under 1 µs (slot 0 is not drawn, as in bcc), plus
+            // preemptions, which a loaded machine has many of.
+            Assert.InRange(histogram, 1, 1000);
         }
         finally
         {
