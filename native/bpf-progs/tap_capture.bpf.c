@@ -65,6 +65,15 @@ static __always_inline bool kdt_reason_kept(__u64 reason)
 volatile const __u32 track_skb = 0;  /* 1: follow the skbs that match */
 volatile const __u32 track_free = 0; /* 1: this tap frees the skb (kfree_skb, consume_skb): forget it afterwards */
 
+/* (protocol << 16 | local port) → the socket's owner; filled by the kdt_owner_* programs, which
+ * user space attaches only when packets are selected by process (--pid, --comm, --cgroup). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct kdt_owner);
+} owners SEC(".maps");
+
 /* Rewritten by user space before load (frozen .rodata: the verifier prunes what they rule out). */
 volatile const __u32 snap_len = 262144;
 volatile const __u32 skb_arg = 0;       /* which argument is the skb */
@@ -74,6 +83,13 @@ volatile const __s32 location_arg = -1; /* kfree_skb: the freeing location */
 volatile const __u32 force_link = 0;    /* 0 or KDT_TAP_LINK_* */
 volatile const __u32 tap_role = 0;       /* KDT_TAP_DIR_IN/OUT where the tap's place in the stack says, else 0 */
 volatile const __u32 want_direction = 0; /* -Q in/out: KDT_TAP_DIR_IN/OUT; 0 keeps both */
+/* Selection by process, before the filter: each set one must match the packet's owner. */
+volatile const __u32 select_owner = 0;        /* 1: one of the three below is set */
+volatile const __u32 select_pid = 0;          /* --pid: the owner's tgid */
+volatile const char select_comm[16] = {};     /* --comm: the owner's comm (empty: any) */
+volatile const __u64 select_cgroup = 0;       /* --cgroup: an ancestor cgroup id of the owner */
+volatile const __u32 select_cgroup_level = 0; /* that cgroup's level (root 0) */
+volatile const __u32 select_netns = 0;        /* --netns: the packet's network namespace inode */
 
 /* perf records carry their size in 16 bits: keep record + bytes below it. */
 #define KDT_TAP_OUTPUT_MAX (65535 - 8 - 4 - (int)sizeof(struct kdt_tap_record))
@@ -178,6 +194,123 @@ static __always_inline __u8 kdt_direction(struct sk_buff *skb, __u8 pkt_type, bo
 	return sk ? KDT_TAP_DIR_OUT : 0;
 }
 
+/* The owner as the current task is now: what a task sending a packet, or a socket being noted, has. */
+static __always_inline void kdt_owner_current(struct kdt_owner *o)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	o->tgid = id >> 32;
+	o->tid = (__u32)id;
+	o->cgroup_id = bpf_get_current_cgroup_id();
+	o->in_cgroup = select_cgroup && bpf_get_current_ancestor_cgroup_id(select_cgroup_level) == select_cgroup;
+	o->pad = 0;
+	bpf_get_current_comm(o->comm, sizeof(o->comm));
+}
+
+/* Notes the current task as the owner of sk's (protocol, local port). */
+static __always_inline void kdt_owner_note(void *sk)
+{
+	struct sock___kdt *s = (void *)sk;
+	struct kdt_owner o;
+	__u16 port = 0, protocol = 0;
+	__u32 key;
+	const bool typed = false; /* the tracepoint's sock is read with bpf_probe_read_kernel */
+
+	if (!s)
+		return;
+	KDT_READ(port, s->__sk_common.skc_num);
+	KDT_READ(protocol, s->sk_protocol);
+	if (!port || (protocol != IPPROTO_TCP && protocol != IPPROTO_UDP))
+		return;
+	key = (__u32)protocol << 16 | port;
+	kdt_owner_current(&o);
+	bpf_map_update_elem(&owners, &key, &o, BPF_ANY);
+}
+
+/* The packet's (protocol, port) key on this side — source when sent, destination when received —
+ * read from its IPv4/IPv6 header (first fragment, no IPv6 extension headers); 0 when none. */
+static __always_inline __u32 kdt_packet_key(unsigned char *head, __u16 network_header, __u16 protocol_be, bool source)
+{
+	__u8 b[8] = {};
+	__u8 l4;
+	__u32 at;
+	__u16 port;
+
+	if (network_header == KDT_HEADER_UNSET)
+		return 0;
+	if (protocol_be == 0x0008) { /* ETH_P_IP, network order */
+		if (bpf_probe_read_kernel(b, 8, head + network_header) < 0)
+			return 0;
+		at = (b[0] & 0xf) * 4;
+		if (bpf_probe_read_kernel(b, 2, head + network_header + 6) < 0 || ((b[0] & 0x1f) | b[1]))
+			return 0; /* a later fragment: no ports */
+		if (bpf_probe_read_kernel(&l4, 1, head + network_header + 9) < 0)
+			return 0;
+	} else if (protocol_be == 0xdd86) { /* ETH_P_IPV6 */
+		if (bpf_probe_read_kernel(&l4, 1, head + network_header + 6) < 0)
+			return 0;
+		at = 40;
+	} else {
+		return 0;
+	}
+	if (l4 != IPPROTO_TCP && l4 != IPPROTO_UDP)
+		return 0;
+	if (bpf_probe_read_kernel(b, 4, head + network_header + (at & 0x3f)) < 0)
+		return 0;
+	port = source ? (__u16)(b[0] << 8 | b[1]) : (__u16)(b[2] << 8 | b[3]);
+	return port ? (__u32)l4 << 16 | port : 0;
+}
+
+/* Whether the packet belongs to the selected process/comm/cgroup. Sent packets belong to their
+ * socket's owner, else to the sending task; received ones to the owner of the socket of their
+ * destination port, if one was noted. The record then names that owner. */
+static __always_inline bool kdt_selected(struct kdt_tap_record *rec, unsigned char *head)
+{
+	struct kdt_owner current, *o = NULL;
+	__u8 dir = rec->flags & (KDT_TAP_DIR_IN | KDT_TAP_DIR_OUT);
+	__u32 key;
+
+	__u32 source = 0;
+
+	if (dir != KDT_TAP_DIR_IN) {
+		key = source = kdt_packet_key(head, rec->network_header, rec->protocol, true);
+		if (key)
+			o = bpf_map_lookup_elem(&owners, &key);
+	}
+	if (!o && dir != KDT_TAP_DIR_OUT) {
+		key = kdt_packet_key(head, rec->network_header, rec->protocol, false);
+		if (key)
+			o = bpf_map_lookup_elem(&owners, &key);
+	}
+	if (!o) {
+		if (dir == KDT_TAP_DIR_IN)
+			return false; /* no socket of a known process receives it */
+		kdt_owner_current(&current);
+		o = &current;
+		/* The sender's first packet of a port not noted yet: note it now, as its send returns only
+		 * after the reply may already have come back (loopback). Only where no owner is known: a
+		 * packet sent from softirq (a TCP ACK) belongs to a socket noted at connect or listen. */
+		if (source && dir == KDT_TAP_DIR_OUT)
+			bpf_map_update_elem(&owners, &source, &current, BPF_NOEXIST);
+	}
+	if (select_pid && o->tgid != select_pid)
+		return false;
+	if (select_cgroup && !o->in_cgroup)
+		return false;
+	if (select_comm[0]) {
+		for (int i = 0; i < 16; i++) {
+			if (select_comm[i] != o->comm[i])
+				return false;
+			if (!select_comm[i])
+				break;
+		}
+	}
+	rec->pid_tgid = (__u64)o->tgid << 32 | o->tid;
+	rec->cgroup_id = o->cgroup_id;
+	__builtin_memcpy(rec->comm, o->comm, sizeof(rec->comm));
+	return true;
+}
+
 /* typed: the skb is a BTF pointer and bpf_skb_output may take it. */
 static __always_inline int kdt_tap_run(void *ctx, struct sk_buff *skb, __u64 retval, __u64 reason, __u64 location,
 				       __u8 flags, bool typed)
@@ -240,6 +373,12 @@ static __always_inline int kdt_tap_run(void *ctx, struct sk_buff *skb, __u64 ret
 	rec->netns = kdt_netns(skb, typed);
 	rec->data_offset = (__u16)(data - head);
 	bpf_get_current_comm(rec->comm, sizeof(rec->comm));
+	rec->cgroup_id = bpf_get_current_cgroup_id();
+	/* --netns, --pid, --comm, --cgroup: before the filter, nothing copied yet; counted as filtered. */
+	if ((select_netns && rec->netns != select_netns) || (select_owner && !kdt_selected(rec, head))) {
+		kdt_count(KDT_TAP_FILTERED);
+		return 0;
+	}
 
 	/* Where the frame starts, as an offset from skb->head. */
 	bool mac_ok = rec->mac_header != KDT_HEADER_UNSET && rec->network_header != KDT_HEADER_UNSET &&
@@ -445,6 +584,32 @@ SEC("fentry/kfree_skbmem")
 int kdt_track_forget_fentry(u64 *ctx)
 {
 	kdt_track_forget((struct sk_buff *)kdt_arg(ctx, skb_arg));
+	return 0;
+}
+
+/* The socket owners' notes, in the task's own context: every send and receive on a socket, a
+ * connect (SYN_SENT) and a listen (LISTEN). */
+SEC("tp_btf/sock_send_length")
+int kdt_owner_send(u64 *ctx)
+{
+	kdt_owner_note((void *)ctx[0]);
+	return 0;
+}
+
+SEC("tp_btf/sock_recv_length")
+int kdt_owner_recv(u64 *ctx)
+{
+	kdt_owner_note((void *)ctx[0]);
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int kdt_owner_state(u64 *ctx)
+{
+	int state = (int)ctx[2];
+
+	if (state == 2 /* TCP_SYN_SENT */ || state == 10 /* TCP_LISTEN */)
+		kdt_owner_note((void *)ctx[0]);
 	return 0;
 }
 

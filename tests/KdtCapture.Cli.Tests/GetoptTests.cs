@@ -57,7 +57,8 @@ public class GetoptTests
     [InlineData("-y", "option requires an argument -- 'y'")]
     [InlineData("-dy", "option requires an argument -- 'y'")]
     [InlineData("--bogus=1", "unrecognized option '--bogus=1'")]
-    [InlineData("--n", "option '--n' is ambiguous; possibilities: '--nano' '--no-optimize' '--no-promiscuous-mode' '--number'")]
+    // kdt's --netns (after tcpdump's options in the table) joins the candidates.
+    [InlineData("--n", "option '--n' is ambiguous; possibilities: '--nano' '--no-optimize' '--no-promiscuous-mode' '--number' '--netns'")]
     // glibc lists the candidates in table order: tcpdump's two, then kdt's own --drop-reason.
     [InlineData("--d=1", "option '--d=1' is ambiguous; possibilities: '--dont-verify-checksums' '--direction' '--drop-reason'")]
     [InlineData("--count=3", "option '--count' doesn't allow an argument")]

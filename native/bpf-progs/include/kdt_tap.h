@@ -69,6 +69,8 @@ static __always_inline void kdt_fill_meta(struct kdt_skb_meta *m, struct sk_buff
 
 /* --track-skb: skbs followed at once (an LRU map: skbs freed where no tracepoint sees it age out). */
 #define KDT_TRACK_MAX 16384
+#define IPPROTO_TCP 6
+#define IPPROTO_UDP 17
 
 /* Per-CPU counters of every tap program, by index. */
 #define KDT_TAP_RUNS 0          /* program runs with an skb */
@@ -111,7 +113,23 @@ struct kdt_tap_record {
 	__u32 data_bytes;  /* bytes appended after the record, from skb->data */
 	char comm[16];
 	__u8 prefix[KDT_TAP_PREFIX_MAX];
+	__u64 cgroup_id; /* the owner's cgroup (v2) id: the socket's process, else the current task */
 };
+
+/* Who a socket belongs to: noted when a task sends or receives on it, connects or listens (in its
+ * own context), looked up by (protocol, local port) when a packet of that port passes a tap. */
+struct kdt_owner {
+	__u32 tgid;
+	__u32 tid;
+	__u64 cgroup_id;
+	__u32 in_cgroup; /* inside select_cgroup (checked when noted, against the task's ancestors) */
+	__u32 pad;
+	char comm[16];
+};
+
+/* bpf_get_current_cgroup_id, bpf_get_current_ancestor_cgroup_id */
+static __u64 (*bpf_get_current_cgroup_id)(void) = (void *)80;
+static __u64 (*bpf_get_current_ancestor_cgroup_id)(int level) = (void *)123;
 
 /* The kernel members the capture taps read besides kdt_bpf.h's (flavors of the kernel's
  * structs: matched by name without the ___kdt suffix). */
@@ -134,10 +152,12 @@ struct net_device___kdt {
 
 struct sock_common___kdt {
 	possible_net_t___kdt skc_net;
+	unsigned short skc_num; /* local port, host order */
 } __attribute__((preserve_access_index));
 
 struct sock___kdt {
 	struct sock_common___kdt __sk_common;
+	unsigned short sk_protocol;
 } __attribute__((preserve_access_index));
 
 struct sk_buff___kdt {

@@ -10,7 +10,8 @@ namespace KdtCapture.Capture.Taps;
 /// The first two words are the console prefix (<see cref="ConsolePrefix"/>): the tap's function or
 /// tracepoint and the sending/receiving process with its pid. The rest are key=value pairs; the
 /// device name appears only for devices of the capturing process's own network namespace, ret only
-/// for fexit, reason and location only at kfree_skb-like tracepoints; a final <c>track</c> marks a
+/// for fexit, reason and location only at kfree_skb-like tracepoints, container=ID only when the
+/// owner's cgroup names a container (<see cref="ContainerId"/>); a final <c>track</c> marks a
 /// frame sent only because <c>--track-skb</c> follows its skb (the filter does not match it here).
 /// </summary>
 public static class TapComment
@@ -176,6 +177,12 @@ public static class TapComment
                 Number(destination, ref at, record.Reason);
             else if (Encoding.UTF8.TryGetBytes(reason, destination[at..], out int w))
                 at += w;
+        }
+        ReadOnlySpan<byte> container = source.ContainerOf(record.ProcessId, record.CgroupId);
+        if (!container.IsEmpty)
+        {
+            Append(destination, ref at, " container="u8);
+            Append(destination, ref at, container);
         }
         if ((flags & TapRecord.HasLocation) != 0 && record.Location != 0)
         {

@@ -9,7 +9,7 @@ namespace KdtCapture.Capture.Taps;
 /// </summary>
 public readonly ref struct TapRecord
 {
-    public const int Size = 176;
+    public const int Size = 184;
     public const int PrefixMax = 64;
 
     internal const int OffsetTimestamp = 0, OffsetSkb = 8, OffsetPidTgid = 16, OffsetRetval = 24, OffsetLocation = 32;
@@ -17,7 +17,7 @@ public readonly ref struct TapRecord
     internal const int OffsetWireLen = 64, OffsetCapLen = 68, OffsetReason = 72, OffsetProtocol = 76, OffsetDevType = 78;
     internal const int OffsetMacHeader = 80, OffsetNetworkHeader = 82, OffsetDataOffset = 84, OffsetPktType = 86;
     internal const int OffsetLinkType = 87, OffsetPrefixLen = 88, OffsetFlags = 89, OffsetSkip = 90, OffsetDataBytes = 92;
-    internal const int OffsetComm = 96, OffsetPrefix = 112;
+    internal const int OffsetComm = 96, OffsetPrefix = 112, OffsetCgroupId = 176;
 
     /// <summary>Flags: the record carries a return value, a drop reason, a location; only linear bytes were copied;
     /// the kernel's filter read past the linear bytes and left the verdict to user space (the whole frame follows).</summary>
@@ -67,6 +67,8 @@ public readonly ref struct TapRecord
     public int PrefixLength => Math.Min((int)_sample[OffsetPrefixLen], PrefixMax);
     public int Skip => U16(OffsetSkip);
     public int DataBytes => (int)U32(OffsetDataBytes);
+    /// <summary>The cgroup (v2) id of the packet's owner (the socket's process when selecting by process, else the current task).</summary>
+    public ulong CgroupId => U64(OffsetCgroupId);
 
     /// <summary>The task's comm, up to its NUL.</summary>
     public ReadOnlySpan<byte> Comm

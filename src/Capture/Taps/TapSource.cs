@@ -268,6 +268,9 @@ public sealed class TapSource : IFrameSource, IDisposable
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
+    /// <summary>The programs that note sockets' owners (tap_capture.bpf.c), attached when selecting by process.</summary>
+    private static readonly string[] OwnerPrograms = ["kdt_owner_send", "kdt_owner_recv", "kdt_owner_state"];
+
     private static readonly string[] FilterStubs = ["", "kdt_filter_en10mb", "kdt_filter_raw", "kdt_filter_data"];
 
     /// <summary>The object with the tap's program renamed to its target, constants set and filters spliced in.</summary>
@@ -301,6 +304,16 @@ public sealed class TapSource : IFrameSource, IDisposable
             TapDirection.Outbound => (uint)TapRecord.DirectionOut,
             _ => 0u,
         });
+        ProcessSelection selection = options.Selection;
+        spec.RewriteConstant("select_owner", selection.SelectsOwner ? 1u : 0u);
+        spec.RewriteConstant("select_pid", selection.Pid);
+        spec.RewriteConstant("select_cgroup", selection.CgroupId);
+        spec.RewriteConstant("select_cgroup_level", (uint)selection.CgroupLevel);
+        spec.RewriteConstant("select_netns", selection.NetnsInode);
+        byte[] comm = new byte[16];
+        if (selection.Comm is { } selectedComm)
+            System.Text.Encoding.UTF8.GetBytes(selectedComm, comm);
+        spec.RewriteConstants(new Dictionary<string, byte[]> { ["select_comm"] = comm });
         spec.RewriteConstant("want_direction", options.Direction switch
         {
             CaptureDirection.In => (uint)TapRecord.DirectionIn,
@@ -327,7 +340,11 @@ public sealed class TapSource : IFrameSource, IDisposable
         BpfObject obj;
         try
         {
-            obj = BpfObject.Load(PrepareObject(tap, _options, filters, _dropReasons), new BpfObjectOptions { Programs = [name], MapReplacements = _tracking?.Replacements });
+            obj = BpfObject.Load(PrepareObject(tap, _options, filters, _dropReasons), new BpfObjectOptions
+            {
+                Programs = _options.Selection.SelectsOwner ? [name, .. OwnerPrograms] : [name],
+                MapReplacements = _tracking?.Replacements,
+            });
         }
         catch (BpfVerifierException e) when (filters.Any(f => f is not null) && _options.TrackSkb)
         {
@@ -347,6 +364,9 @@ public sealed class TapSource : IFrameSource, IDisposable
         try
         {
             obj.Attach(name);
+            if (_options.Selection.SelectsOwner)
+                foreach (string owner in OwnerPrograms)
+                    obj.Attach(owner);
             int cpus = Math.Max(1, Environment.ProcessorCount);
             int perCpu = _options.BufferSizeKiB is int kib ? Math.Max(64 << 10, (int)Math.Min(int.MaxValue, (long)kib * 1024 / cpus)) : DefaultPerCpuBuffer;
             var reader = new PerfEventArrayReader(obj.Map("events"), new PerfEventArrayReaderOptions
@@ -567,6 +587,21 @@ public sealed class TapSource : IFrameSource, IDisposable
     }
 
     internal KernelSymbols Symbols => _symbols ??= KernelSymbols.Load();
+
+    /// <summary>The container the owner's cgroup names (from /proc/PID/cgroup when the cgroup is first seen), or empty.</summary>
+    internal ReadOnlySpan<byte> ContainerOf(uint pid, ulong cgroupId)
+    {
+        if (cgroupId == 0 || pid == 0)
+            return default;
+        if (!_containers.TryGetValue(cgroupId, out byte[]? id))
+        {
+            id = ContainerId.OfProcess(pid) is { } found ? System.Text.Encoding.UTF8.GetBytes(found) : [];
+            _containers[cgroupId] = id;
+        }
+        return id;
+    }
+
+    private readonly Dictionary<ulong, byte[]> _containers = [];
 
     /// <summary>The device's name, when it lives in this process's network namespace (names elsewhere are not ours to look up).</summary>
     internal ReadOnlySpan<byte> DeviceName(int ifindex, uint netns)

@@ -49,6 +49,13 @@ public sealed class TapSourceOptions
     /// other tap until it is freed, sending it there even when the filter no longer matches (frames marked
     /// <c>track</c>). Needs the filter in the kernel.</summary>
     public bool TrackSkb { get; init; }
+    /// <summary>
+    /// <c>--pid</c>, <c>--comm</c>, <c>--cgroup</c>, <c>--netns</c> (<see cref="ProcessSelection.Resolve"/>): packets
+    /// of other processes, cgroups or namespaces are left in the kernel before the filter runs. Sent
+    /// packets belong to their socket's owner (else the sending task), received ones to the owner of
+    /// the socket of their destination port; frames then name that owner.
+    /// </summary>
+    public ProcessSelection Selection { get; init; } = ProcessSelection.None;
 
     /// <summary>Filter in the kernel when the filter translates and verifies (default); false filters in user space.</summary>
     public bool KernelFilter { get; init; } = true;

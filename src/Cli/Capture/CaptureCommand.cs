@@ -24,6 +24,15 @@ internal static class CaptureCommand
     {
         var settings = new CaptureSettings();
         var operands = new List<string>();
+        // kdt capture [options] [expression] -- COMMAND ARGS...: the command's packets only. For
+        // -d, -r, -D and -L, "--" only ends the options, as in tcpdump ("-d -- ip").
+        int separator = IndexOfSeparator(args);
+        List<string>? afterSeparator = null;
+        if (separator >= 0 && separator + 1 < args.Count)
+        {
+            afterSeparator = [.. args.Skip(separator + 1)];
+            args = [.. args.Take(separator)];
+        }
         var getopt = new Getopt(CaptureOptionTable.ShortOptions, CaptureOptionTable.LongOptions);
         bool posixlyCorrect = Environment.GetEnvironmentVariable("POSIXLY_CORRECT") is not null;
 
@@ -174,6 +183,18 @@ internal static class CaptureCommand
                     case CaptureOptionTable.Count:
                         settings.CountOnly = true;
                         break;
+                    case CaptureOptionTable.SelectPid:
+                        settings.SelectPid = argument;
+                        break;
+                    case CaptureOptionTable.SelectComm:
+                        settings.SelectComm = argument;
+                        break;
+                    case CaptureOptionTable.SelectCgroup:
+                        settings.SelectCgroup = argument;
+                        break;
+                    case CaptureOptionTable.SelectNetns:
+                        settings.SelectNetns = argument;
+                        break;
                     case CaptureOptionTable.Pcap:
                         settings.ClassicPcap = true;
                         break;
@@ -204,6 +225,13 @@ internal static class CaptureCommand
         {
             return Fail(stderr, $"{e.Message} (see 'kdt capture --help')");
         }
+        if (afterSeparator is not null)
+        {
+            if (settings.DumpCount > 0 || settings.ReadFile is not null || settings.ListInterfaces || settings.ListLinkTypes)
+                operands.AddRange(afterSeparator);
+            else
+                settings.Command = afterSeparator;
+        }
 
         if (settings.TimestampCount > 5)
             return Fail(stderr, "only -t, -tt, -ttt, -tttt and -ttttt are supported");
@@ -216,6 +244,8 @@ internal static class CaptureCommand
             return Fail(stderr, "--track-skb follows packets between kernel taps: capture with -i tp_btf/... (e.g. -i 'tp_btf/*skb*' -i tp_btf/net_dev_queue --track-skb icmp)");
         if (settings.DropReasons is not null && (settings.ReadFile is not null || settings.DumpCount > 0 || !settings.Interfaces.Exists(LooksLikeTapSpec)))
             return Fail(stderr, "--drop-reason selects the drops a kernel tap sees: capture with -i tp_btf/kfree_skb (e.g. -i tp_btf/kfree_skb --drop-reason -NOT_SPECIFIED)");
+        if (settings.SelectsPackets && (settings.ReadFile is not null || settings.DumpCount > 0 || settings.ListLinkTypes))
+            return Fail(stderr, "--pid, --comm, --cgroup, --netns and -- COMMAND select packets at kernel taps while capturing; leave them out with -r, -d and -L");
 
         if (settings.ReadFile is not null && !settings.NeedsCaptureEngine)
             return OfflineCapture.Run(settings, operands, stdout, stderr);
@@ -408,6 +438,21 @@ internal static class CaptureCommand
         _ => e.Message,
     };
 
+    /// <summary>Where "--" ends kdt's arguments and a command begins (not the argument of an option before it), or -1.</summary>
+    private static int IndexOfSeparator(IReadOnlyList<string> args)
+    {
+        for (int i = 0; i < args.Count; i++)
+        {
+            if (args[i] == "--")
+                return i;
+            // "-w --" names a file "--": skip an option's separate argument.
+            string w = args[i];
+            if (w.Length == 2 && w[0] == '-' && CaptureOptionTable.ShortOptions.Contains(w[1] + ":", StringComparison.Ordinal))
+                i++;
+        }
+        return -1;
+    }
+
     internal static int Fail(TextWriter stderr, string message, int exitCode = ExitCodes.Failure)
     {
         stderr.WriteLine($"kdt: {message}");
@@ -450,6 +495,14 @@ internal sealed class CaptureSettings
     public bool TrackSkb { get; set; }
     /// <summary>--drop-reason (repeated ones joined by commas): which drop reasons tp_btf/kfree_skb keeps.</summary>
     public string? DropReasons { get; set; }
+    /// <summary>--pid, --comm, --cgroup, --netns as given (checked when the taps open).</summary>
+    public string? SelectPid { get; set; }
+    public string? SelectComm { get; set; }
+    public string? SelectCgroup { get; set; }
+    public string? SelectNetns { get; set; }
+    /// <summary>The command after "--": run in a cgroup of its own, its packets captured, its exit code kdt's.</summary>
+    public List<string>? Command { get; set; }
+    public bool SelectsPackets => SelectPid is not null || SelectComm is not null || SelectCgroup is not null || SelectNetns is not null || Command is not null;
     public bool NanosecondPrecision { get; set; }
 
     public int TimestampCount { get; set; }

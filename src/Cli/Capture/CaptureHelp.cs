@@ -33,6 +33,14 @@ internal static class CaptureHelp
           -p                   not in promiscuous mode
           -B KiB               kernel buffer size (default 2 MiB)
           -Q in|out|inout      only packets received / sent / both
+          --pid PID, --comm NAME, --cgroup PATH, --netns PATH|NAME|INODE
+                               at kernel taps, only packets of that process (and its
+                               threads), task name, cgroup v2 subtree or network
+                               namespace, selected in the kernel: sent ones belong to the
+                               sender, received ones to the owner of the receiving socket.
+                               Without -i: tp_btf/net_dev_queue and tp_btf/netif_receive_skb
+          -- COMMAND ARGS...   run COMMAND in a cgroup of its own and capture only its
+                               process tree's packets; stop when it exits, with its exit code
               --immediate-mode deliver packets at once instead of in blocks
           -y LT                the link type to capture with (see -L)
         Kernel taps (root; -i beside interfaces, several at once, globs allowed):

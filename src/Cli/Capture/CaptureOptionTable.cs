@@ -23,6 +23,8 @@ internal static class CaptureOptionTable
     public const int TrackSkb = 1020;
     /// <summary>kdt's own: keep (or leave out) these drop reasons at tp_btf/kfree_skb.</summary>
     public const int DropReason = 1021;
+    /// <summary>kdt's own: select tap packets by process, cgroup, network namespace.</summary>
+    public const int SelectPid = 1031, SelectComm = 1032, SelectCgroup = 1033, SelectNetns = 1034;
 
     /// <summary>tcpdump's short options; ':' marks those that take an argument.</summary>
     public const string ShortOptions = "aAbB:c:C:dDeE:fF:G:hHi:Ij:JKlLm:M:nNOpqQ:r:s:StT:uUvV:w:W:xXy:z:Z:#";
@@ -60,5 +62,9 @@ internal static class CaptureOptionTable
         new("pcap", false, Pcap),
         new("track-skb", false, TrackSkb),
         new("drop-reason", true, DropReason),
+        new("pid", true, SelectPid),
+        new("comm", true, SelectComm),
+        new("cgroup", true, SelectCgroup),
+        new("netns", true, SelectNetns),
     ];
 }

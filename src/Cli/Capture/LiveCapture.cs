@@ -18,6 +18,9 @@ internal static class LiveCapture
     public static int Run(CaptureSettings settings, List<string> operands, TextWriter stdout, TextWriter stderr)
     {
         List<string> names = settings.Interfaces.Count > 0 ? settings.Interfaces : [];
+        // Selecting by process needs taps; without -i, the two that see every sent and received packet.
+        if (names.Count == 0 && settings.SelectsPackets)
+            names = ["tp_btf/net_dev_queue", "tp_btf/netif_receive_skb"];
         if (names.Count == 0)
         {
             // tcpdump takes the first interface pcap_findalldevs lists (-D's first line).
@@ -42,6 +45,10 @@ internal static class LiveCapture
             tapSpecs.Add(spec);
         }
         names = interfaceNames;
+        if (settings.SelectsPackets && names.Count > 0)
+            return CaptureCommand.Fail(stderr, $"--pid, --comm, --cgroup, --netns and -- COMMAND select packets at kernel taps, and -i {names[0]} captures through libpcap, which cannot tell processes apart; use -i tp_btf/net_dev_queue -i tp_btf/netif_receive_skb");
+        if (settings.Command is { } commandWords && CommandCapture.FindProgram(commandWords[0]) is null)
+            return CaptureCommand.Fail(stderr, $"-- {commandWords[0]}: command not found; give a program on PATH or its path (what follows -- is run; a filter expression goes before it)");
 
         var options = new LiveInterfaceOptions
         {
@@ -86,10 +93,20 @@ internal static class LiveCapture
             if (!CaptureCommand.TryGetExpression(settings, operands, out string expression, out string? expressionError))
                 return CaptureCommand.Fail(stderr, expressionError!);
             TapSource? taps = null;
+            CommandCapture? command = null;
             if (tapSpecs.Count > 0)
             {
                 try
                 {
+                    if (settings.Command is not null)
+                    {
+                        if (settings.SelectCgroup is not null)
+                            return CaptureCommand.Fail(stderr, "--cgroup and -- COMMAND both choose a cgroup; give one of them");
+                        command = CommandCapture.Create(settings.Command);
+                    }
+                    ProcessSelection selection = settings.SelectsPackets
+                        ? ProcessSelection.Resolve(settings.SelectPid, settings.SelectComm, command?.Cgroup ?? settings.SelectCgroup, settings.SelectNetns)
+                        : ProcessSelection.None;
                     taps = TapSource.Open(TapResolver.ForKernel().Resolve(tapSpecs), new TapSourceOptions
                     {
                         Filter = expression,
@@ -103,10 +120,12 @@ internal static class LiveCapture
                         DropReasons = settings.DropReasons,
                         // With interfaces too, -c counts over everything (the composite stops it).
                         MaxFrames = opened.Count == 0 ? settings.PacketCount : null,
+                        Selection = selection,
                     });
                 }
                 catch (TapException e)
                 {
+                    command?.Dispose();
                     return CaptureCommand.Fail(stderr, e.Message);
                 }
             }
@@ -124,8 +143,9 @@ internal static class LiveCapture
                 return CaptureCommand.Fail(stderr, e.Message);
             }
 
+            using (command)
             using (taps)
-                return Capture(settings, opened, taps, expression, stdout, stderr);
+                return Capture(settings, opened, taps, expression, stdout, stderr, command);
         }
         finally
         {
@@ -143,7 +163,8 @@ internal static class LiveCapture
             KernelVlanTags = true,
         });
 
-    private static int Capture(CaptureSettings settings, List<LiveInterface> interfaces, TapSource? taps, string expression, TextWriter stdout, TextWriter stderr)
+    private static int Capture(CaptureSettings settings, List<LiveInterface> interfaces, TapSource? taps, string expression, TextWriter stdout, TextWriter stderr,
+        CommandCapture? command = null)
     {
         bool printing = settings.WriteFile is null && !settings.CountOnly;
         using var stop = new StopSignals();
@@ -190,6 +211,19 @@ internal static class LiveCapture
         FramePipelineResult result;
         try
         {
+            // The taps are attached: the command's first packet is seen. Its end stops the capture
+            // (the source drains what the kernel already wrote).
+            command?.Start(() =>
+            {
+                try
+                {
+                    finish.Cancel();
+                }
+                catch (ObjectDisposedException)
+                {
+                    // The capture had already ended (^C, -c).
+                }
+            });
             result = FramePipeline.Run(source, sinks, finish.Token, buffering);
         }
         finally
@@ -226,6 +260,12 @@ internal static class LiveCapture
             }
         }
         WriteStatistics(stderr, result, kernel);
+        if (command is not null && exit == ExitCodes.Success)
+        {
+            // Stopped by ^C or -c before the command ended: its exit code once it has.
+            command.WaitForExit(TimeSpan.FromSeconds(5));
+            exit = command.ExitCode;
+        }
         if (undecided > 0)
             stderr.WriteLine($"{undecided} packets filtered in user space (the filter read paged bytes), {undecidedMatched} matched");
         return exit;

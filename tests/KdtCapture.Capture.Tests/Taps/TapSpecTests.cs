@@ -200,7 +200,7 @@ public sealed class TapSpecTests
             ["data_len"] = 44, ["ifindex"] = 48, ["mark"] = 52, ["netns"] = 56, ["cpu"] = 60, ["wire_len"] = 64, ["cap_len"] = 68,
             ["reason"] = 72, ["protocol"] = 76, ["dev_type"] = 78, ["mac_header"] = 80, ["network_header"] = 82, ["data_offset"] = 84,
             ["pkt_type"] = 86, ["link_type"] = 87, ["prefix_len"] = 88, ["flags"] = 89, ["skip"] = 90, ["data_bytes"] = 92,
-            ["comm"] = 96, ["prefix"] = 112,
+            ["comm"] = 96, ["prefix"] = 112, ["cgroup_id"] = 176,
         };
         var actual = new Dictionary<string, int>();
         foreach (var m in record.Members)
