@@ -50,6 +50,27 @@ public class KdtCommandTests
 
     [Theory]
     [InlineData("-J -i lo")]
+    [InlineData("-J")]
+    [InlineData("-J -i nosuchdev0")]
+    public void TimestampTypesAreListedAsTcpdumpListsThem(string commandLine)
+    {
+        Tcpdump.RequireLiveInterfaces();
+        var expected = Tcpdump.Run(Words.Split(commandLine));
+        var result = Kdt.Run(["capture", .. Words.Split(commandLine)]);
+        Assert.Equal(expected.ExitCode, result.ExitCode);
+        Assert.Equal(expected.Stdout, result.Stdout);
+        Assert.Equal(expected.Stderr.Replace("tcpdump: ", "kdt: ", StringComparison.Ordinal), result.Stderr);
+    }
+
+    [Fact]
+    public void TimestampTypesOfATapCannotBeSet()
+    {
+        var result = Kdt.Run("capture", "-J", "-i", "tp_btf/net_dev_queue");
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal("Time stamp type cannot be set for tp_btf/net_dev_queue\n", result.Stderr);
+    }
+
+    [Theory]
     [InlineData("-V files.txt")]
     public void OptionsThisBuildLacksAreRefusedHonestly(string commandLine)
     {
@@ -60,12 +81,24 @@ public class KdtCommandTests
         Assert.Contains("this build of kdt does not", result.Stderr, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void KernelTapSpecIsRefusedHonestly()
+    [Theory]
+    [InlineData("", "udp port 53")]
+    [InlineData("-y RAW", "udp port 53")]
+    [InlineData("", "vlan 5 and ip")]
+    [InlineData("-y EN10MB -dd", "tcp[tcpflags] & tcp-syn != 0")]
+    public void DumpAtATapPrintsTheProgramTheTapRuns(string options, string expression)
     {
-        var result = Kdt.Run("capture", "-i", "tp_btf/net_dev_queue", "-d", "ip");
-        Assert.Equal(2, result.ExitCode);
+        // A tap has no live socket: no kernel VLAN tag metadata, netmask 0, as a dead handle of
+        // that link type compiles (tcpdump -y LT -d without -i). Without -y, the EN10MB program.
+        var optionWords = Words.Split(options);
+        string[] dump = optionWords.Any(w => w.StartsWith("-d", StringComparison.Ordinal)) ? [] : ["-d"];
+        var expected = Tcpdump.Run([.. (optionWords.Length > 0 && optionWords[0] == "-y" ? optionWords : ["-y", "EN10MB", .. optionWords]), .. dump, expression]);
+        Assert.Equal(0, expected.ExitCode);
+        var result = Kdt.Run(["capture", "-i", "tp_btf/net_dev_queue", .. optionWords, .. dump, expression]);
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal(expected.Stdout, result.Stdout);
         AssertOneErrorLine(result);
+        Assert.Contains(optionWords.Length > 0 && optionWords[0] == "-y" ? "data link type" : "EN10MB program", result.Stderr, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using KdtCapture.Capture.Live.Internal;
 using KdtCapture.Filters;
 using KdtCapture.Filters.Cbpf;
@@ -143,6 +144,38 @@ public sealed class LiveInterface : IDisposable
         }
         // One thread waits on every interface with poll(2); reads must then never block.
         _device.NonBlockingMode = true;
+    }
+
+    /// <summary>
+    /// The time stamp types libpcap can set on a device (pcap_list_tstamp_types on a created,
+    /// not activated handle: what tcpdump -J lists), as (name, description); empty when the
+    /// type cannot be set.
+    /// </summary>
+    public static unsafe IReadOnlyList<(string Name, string Description)> TimestampTypes(string device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        byte* error = stackalloc byte[256];
+        nint pcap = LibPcap.Create(device, error);
+        if (pcap == 0)
+            throw new LiveInterfaceException(device, Marshal.PtrToStringUTF8((nint)error) ?? "pcap_create failed");
+        try
+        {
+            int* types = null;
+            int n = LibPcap.ListTimestampTypes(pcap, &types);
+            if (n < 0)
+                throw new LiveInterfaceException(device, LibPcap.ErrorText(pcap));
+            var result = new (string, string)[n];
+            for (int i = 0; i < n; i++)
+                result[i] = (Marshal.PtrToStringUTF8(LibPcap.TimestampTypeName(types[i])) ?? types[i].ToString(System.Globalization.CultureInfo.InvariantCulture),
+                             Marshal.PtrToStringUTF8(LibPcap.TimestampTypeDescription(types[i])) ?? "");
+            if (types != null)
+                LibPcap.FreeTimestampTypes(types);
+            return result;
+        }
+        finally
+        {
+            LibPcap.Close(pcap);
+        }
     }
 
     /// <summary>The link types the interface offers (pcap_list_datalinks: what tcpdump -L lists).</summary>

@@ -18,7 +18,7 @@ internal static class CaptureCommand
     public const int MaximumSnaplen = 262144;
 
     private const string LiveCaptureLater =
-        "this build of kdt does not read -V file lists or list time stamp types (-J)";
+        "this build of kdt does not read -V file lists";
 
     public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
     {
@@ -211,8 +211,10 @@ internal static class CaptureCommand
                         stdout.WriteLine(KdtVersion.Line);
                         return ExitCodes.Success;
                     case 'V':
-                    case 'J':
                         settings.NeedsCaptureEngine = true;
+                        break;
+                    case 'J':
+                        settings.ListTimestampTypes = true;
                         break;
                     default:
                         // The rest of tcpdump's options shape a live capture (or name resolution
@@ -239,6 +241,9 @@ internal static class CaptureCommand
         // tcpdump lists interfaces before looking at anything else.
         if (settings.ListInterfaces)
             return InterfaceListing.ListInterfaces(stdout, stderr);
+
+        if (settings.ListTimestampTypes)
+            return InterfaceListing.ListTimestampTypes(settings.Interface, stderr);
 
         if (settings.TrackSkb && (settings.ReadFile is not null || settings.DumpCount > 0 || !settings.Interfaces.Exists(LooksLikeTapSpec)))
             return Fail(stderr, "--track-skb follows packets between kernel taps: capture with -i tp_btf/... (e.g. -i 'tp_btf/*skb*' -i tp_btf/net_dev_queue --track-skb icmp)");
@@ -275,7 +280,7 @@ internal static class CaptureCommand
                 Netmask = 0,
                 // A live Linux socket may hand the outer VLAN tag over as metadata, so libpcap
                 // makes "vlan" test it there; tcpdump -i compiles for such a socket.
-                KernelVlanTags = settings.Interface is not null,
+                KernelVlanTags = settings.Interface is not null && !LooksLikeTapSpec(settings.Interface),
             });
         }
         catch (FilterCompileException e)
@@ -325,8 +330,15 @@ internal static class CaptureCommand
         string device = settings.Interface;
         if (LooksLikeTapSpec(device))
         {
-            failure = Fail(stderr, $"{device}: kernel taps come with live capture in a later version of kdt", ExitCodes.NotInThisBuild);
-            return null;
+            // A tap compiles the filter twice and picks per packet: EN10MB where the skb has a
+            // MAC header, RAW (from the network header) where it has not; -y forces one.
+            if (settings.LinkType is { } forcedAtTap)
+            {
+                stderr.WriteLine($"kdt: data link type {LinkTypeName(forcedAtTap)}");
+                return forcedAtTap;
+            }
+            stderr.WriteLine($"kdt: {device} filters frames with a MAC header as EN10MB and the others as RAW; this is the EN10MB program (-y RAW shows the other)");
+            return LinkType.EN10MB;
         }
 
         InterfaceLinkLayer linkLayer;
@@ -480,6 +492,7 @@ internal sealed class CaptureSettings
     public bool ListLinkTypes { get; set; }
     /// <summary>An option this build does not implement (-V, -J).</summary>
     public bool NeedsCaptureEngine { get; set; }
+    public bool ListTimestampTypes { get; set; }
 
     public string? ReadFile { get; set; }
     public string? WriteFile { get; set; }

@@ -23,6 +23,46 @@ internal static class InterfaceListing
         ("raw_tp/TP", BpfAttachKind.RawTracepoint, "raw tracepoint TP"),
     ];
 
+    /// <summary>
+    /// -J: the time stamp types of the device (-i, else the first interface, as tcpdump picks it),
+    /// on stderr in tcpdump's words. A tap's time stamps are the kernel's clock: nothing to set.
+    /// </summary>
+    public static int ListTimestampTypes(string? device, TextWriter stderr)
+    {
+        if (device is null)
+        {
+            var devices = LiveInterface.List();
+            if (devices.Count == 0)
+                return CaptureCommand.Fail(stderr, "no interfaces available for capture");
+            device = devices[0].Name;
+        }
+        IReadOnlyList<(string Name, string Description)> types;
+        if (CaptureCommand.LooksLikeTapSpec(device))
+        {
+            types = [];
+        }
+        else
+        {
+            try
+            {
+                types = LiveInterface.TimestampTypes(device);
+            }
+            catch (LiveInterfaceException e)
+            {
+                return CaptureCommand.Fail(stderr, $"{e.InterfaceName}: {e.Message}");
+            }
+        }
+        if (types.Count == 0)
+        {
+            stderr.WriteLine($"Time stamp type cannot be set for {device}");
+            return ExitCodes.Success;
+        }
+        stderr.WriteLine($"Time stamp types for {device} (use option -j to set):");
+        foreach (var (name, description) in types)
+            stderr.WriteLine($"  {name} ({description})");
+        return ExitCodes.Success;
+    }
+
     public static int ListInterfaces(TextWriter stdout, TextWriter stderr)
     {
         IReadOnlyList<LibPcapLiveDevice> devices;

@@ -86,6 +86,18 @@ internal static partial class LibPcap
     [LibraryImport(Library, EntryPoint = "pcap_activate")]
     public static partial int Activate(nint pcap);
 
+    [LibraryImport(Library, EntryPoint = "pcap_list_tstamp_types")]
+    public static unsafe partial int ListTimestampTypes(nint pcap, int** types);
+
+    [LibraryImport(Library, EntryPoint = "pcap_free_tstamp_types")]
+    public static unsafe partial void FreeTimestampTypes(int* types);
+
+    [LibraryImport(Library, EntryPoint = "pcap_tstamp_type_val_to_name")]
+    public static partial nint TimestampTypeName(int type);
+
+    [LibraryImport(Library, EntryPoint = "pcap_tstamp_type_val_to_description")]
+    public static partial nint TimestampTypeDescription(int type);
+
     [LibraryImport(Library, EntryPoint = "pcap_close")]
     public static partial void Close(nint pcap);
 
