@@ -6,8 +6,6 @@ internal static class ExitCodes
     public const int Success = 0;
     /// <summary>A bad command line, filter, file or interface.</summary>
     public const int Failure = 1;
-    /// <summary>The request is valid but needs a part of kdt this build does not have yet.</summary>
-    public const int NotInThisBuild = 2;
     /// <summary>A bug in kdt (an exception nobody expected), after one line on stderr.</summary>
     public const int InternalError = 70;
 }

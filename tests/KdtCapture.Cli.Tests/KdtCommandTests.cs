@@ -71,17 +71,6 @@ public class KdtCommandTests
     }
 
     [Theory]
-    [InlineData("-V files.txt")]
-    public void OptionsThisBuildLacksAreRefusedHonestly(string commandLine)
-    {
-        var result = Kdt.Run(["capture", .. Words.Split(commandLine)]);
-        Assert.Equal(2, result.ExitCode);
-        Assert.Equal("", result.Stdout);
-        AssertOneErrorLine(result);
-        Assert.Contains("this build of kdt does not", result.Stderr, StringComparison.Ordinal);
-    }
-
-    [Theory]
     [InlineData("", "udp port 53")]
     [InlineData("-y RAW", "udp port 53")]
     [InlineData("", "vlan 5 and ip")]

@@ -189,7 +189,8 @@ public sealed class CaptureFileSource : IFrameSource, IDisposable
             if (filter is not null && filter.Run(data, packet.OriginalLength) == 0) continue;
             frameInterface.AcceptedCount++;
 
-            var header = new FrameHeader(packet.Timestamp, index, frameInterface.LinkType, packet.OriginalLength);
+            // The pipeline's index: it differs from the file's when sources share a pipeline (-V).
+            var header = new FrameHeader(packet.Timestamp, frameInterface.Index, frameInterface.LinkType, packet.OriginalLength);
             if (!carryData)
             {
                 producer.Write(header, default);

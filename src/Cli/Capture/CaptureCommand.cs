@@ -17,9 +17,6 @@ internal static class CaptureCommand
     /// <summary>libpcap's MAXIMUM_SNAPLEN: what tcpdump uses for "-s 0" and by default.</summary>
     public const int MaximumSnaplen = 262144;
 
-    private const string LiveCaptureLater =
-        "this build of kdt does not read -V file lists";
-
     public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
     {
         var settings = new CaptureSettings();
@@ -211,7 +208,7 @@ internal static class CaptureCommand
                         stdout.WriteLine(KdtVersion.Line);
                         return ExitCodes.Success;
                     case 'V':
-                        settings.NeedsCaptureEngine = true;
+                        settings.FileList = argument;
                         break;
                     case 'J':
                         settings.ListTimestampTypes = true;
@@ -229,7 +226,7 @@ internal static class CaptureCommand
         }
         if (afterSeparator is not null)
         {
-            if (settings.DumpCount > 0 || settings.ReadFile is not null || settings.ListInterfaces || settings.ListLinkTypes)
+            if (settings.DumpCount > 0 || settings.ReadFile is not null || settings.FileList is not null || settings.ListInterfaces || settings.ListLinkTypes)
                 operands.AddRange(afterSeparator);
             else
                 settings.Command = afterSeparator;
@@ -245,6 +242,17 @@ internal static class CaptureCommand
         if (settings.ListTimestampTypes)
             return InterfaceListing.ListTimestampTypes(settings.Interface, stderr);
 
+        if (settings.FileList is not null)
+        {
+            // -V: each file named in the list is read in turn, as -r reads one.
+            if (settings.ReadFile is not null)
+                return Fail(stderr, "-V and -r are mutually exclusive.");
+            if (!OfflineCapture.TryReadFileList(settings.FileList, stderr, out List<string> files, out int listFailure))
+                return listFailure;
+            settings.ReadFile = files[0];
+            settings.MoreReadFiles = files.GetRange(1, files.Count - 1);
+        }
+
         if (settings.TrackSkb && (settings.ReadFile is not null || settings.DumpCount > 0 || !settings.Interfaces.Exists(LooksLikeTapSpec)))
             return Fail(stderr, "--track-skb follows packets between kernel taps: capture with -i tp_btf/... (e.g. -i 'tp_btf/*skb*' -i tp_btf/net_dev_queue --track-skb icmp)");
         if (settings.DropReasons is not null && (settings.ReadFile is not null || settings.DumpCount > 0 || !settings.Interfaces.Exists(LooksLikeTapSpec)))
@@ -252,11 +260,8 @@ internal static class CaptureCommand
         if (settings.SelectsPackets && (settings.ReadFile is not null || settings.DumpCount > 0 || settings.ListLinkTypes))
             return Fail(stderr, "--pid, --comm, --cgroup, --netns and -- COMMAND select packets at kernel taps while capturing; leave them out with -r, -d and -L");
 
-        if (settings.ReadFile is not null && !settings.NeedsCaptureEngine)
+        if (settings.ReadFile is not null)
             return OfflineCapture.Run(settings, operands, stdout, stderr);
-
-        if (settings.NeedsCaptureEngine)
-            return Fail(stderr, LiveCaptureLater, ExitCodes.NotInThisBuild);
 
         if (settings.DumpCount == 0 || settings.ListLinkTypes)
             return LiveCapture.Run(settings, operands, stdout, stderr);
@@ -491,7 +496,10 @@ internal sealed class CaptureSettings
     public bool ListInterfaces { get; set; }
     public bool ListLinkTypes { get; set; }
     /// <summary>An option this build does not implement (-V, -J).</summary>
-    public bool NeedsCaptureEngine { get; set; }
+    /// <summary>-V: a file naming the capture files to read in turn.</summary>
+    public string? FileList { get; set; }
+    /// <summary>The files of -V after the first (which is <see cref="ReadFile"/>).</summary>
+    public List<string> MoreReadFiles { get; set; } = [];
     public bool ListTimestampTypes { get; set; }
 
     public string? ReadFile { get; set; }

@@ -29,9 +29,7 @@ internal static class OfflineCapture
 
             var linkType = (LinkType)LinkTypeValues.ToLinuxDlt(first.LinkType);
             int snapLength = InterfaceFilters.EffectiveSnapLength(first);
-            stderr.WriteLine(LinkTypes.GetName(linkType) is { } name
-                ? $"reading from file {path}, link-type {name} ({LinkTypes.GetDescription(linkType)}), snapshot length {snapLength}"
-                : $"reading from file {path}, link-type {(int)linkType}, snapshot length {snapLength}");
+            AnnounceReading(stderr, path, first);
 
             if (!CaptureCommand.TryGetExpression(settings, operands, out string expression, out string? expressionError))
                 return CaptureCommand.Fail(stderr, expressionError!);
@@ -60,6 +58,13 @@ internal static class OfflineCapture
                 return CaptureCommand.Fail(stderr, e.Message);
             }
 
+            // -V: the later files are opened in turn on the source thread, each filtered for its own link type.
+            IFrameSource frames = source;
+            using var fileList = settings.MoreReadFiles.Count > 0
+                ? new FileListSource(source, settings, expression, printing, stderr) : null;
+            if (fileList is not null)
+                frames = fileList;
+
             using var stop = new StopSignals();
             using var finish = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
             var sinks = new List<IFrameSink>();
@@ -82,7 +87,7 @@ internal static class OfflineCapture
             FramePipelineResult result;
             try
             {
-                result = FramePipeline.Run(source, sinks, finish.Token);
+                result = FramePipeline.Run(frames, sinks, finish.Token);
             }
             finally
             {
@@ -98,12 +103,13 @@ internal static class OfflineCapture
                 stderr.WriteLine(error switch
                 {
                     FilterCompileException => $"kdt: {error.Message}",
+                    FileListException => $"kdt: {error.Message}",
                     CaptureFileException => $"kdt: pcap_loop: {error.Message}",
                     IOException => $"kdt: pcap_loop: error reading dump file: {error.Message}",
                     _ => throw new InvalidOperationException("the capture file source failed", error),
                 });
             }
-            else if (!result.Stopped && source.Truncation is { } truncation)
+            else if (!result.Stopped && (fileList?.Current ?? source).Truncation is { } truncation)
             {
                 exit = ExitCodes.Failure;
                 stderr.WriteLine($"kdt: pcap_loop: {truncation}");
@@ -117,6 +123,94 @@ internal static class OfflineCapture
             }
             return exit;
         }
+    }
+
+    /// <summary>tcpdump's "reading from file" line for an input's first interface.</summary>
+    private static void AnnounceReading(TextWriter stderr, string path, InterfaceDescription first)
+    {
+        var linkType = (LinkType)LinkTypeValues.ToLinuxDlt(first.LinkType);
+        int snapLength = InterfaceFilters.EffectiveSnapLength(first);
+        stderr.WriteLine(LinkTypes.GetName(linkType) is { } name
+            ? $"reading from file {path}, link-type {name} ({LinkTypes.GetDescription(linkType)}), snapshot length {snapLength}"
+            : $"reading from file {path}, link-type {(int)linkType}, snapshot length {snapLength}");
+    }
+
+    /// <summary>
+    /// Reads -V's list: one file name per line (an empty line names the empty path, as in
+    /// tcpdump). At least one name, else tcpdump's "Nothing in" refusal.
+    /// </summary>
+    public static bool TryReadFileList(string listPath, TextWriter stderr, out List<string> files, out int failure)
+    {
+        files = [];
+        failure = ExitCodes.Success;
+        string text;
+        try
+        {
+            text = File.ReadAllText(listPath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            failure = CaptureCommand.Fail(stderr, $"Unable to open file: {CaptureCommand.DescribeFileError(e)}");
+            return false;
+        }
+        string[] lines = text.Split('\n');
+        int count = text.Length == 0 ? 0 : text.EndsWith('\n') ? lines.Length - 1 : lines.Length;
+        for (int i = 0; i < count; i++)
+            files.Add(lines[i]);
+        if (files.Count == 0)
+        {
+            failure = CaptureCommand.Fail(stderr, $"Nothing in {listPath}");
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>A -V refusal about a later file of the list, in tcpdump's words.</summary>
+    private sealed class FileListException(string message) : Exception(message);
+
+    /// <summary>
+    /// -V's files one after the other into one pipeline: each announces its own interfaces and
+    /// is filtered for its own link type; -c counts per file, as tcpdump's per-file pcap_loop
+    /// does. Classic pcap output takes one link type only ("new dlt does not match original").
+    /// </summary>
+    private sealed class FileListSource(CaptureFileSource first, CaptureSettings settings, string expression, bool printing, TextWriter stderr)
+        : IFrameSource, IDisposable
+    {
+        private CaptureFileSource? _opened;
+
+        /// <summary>The file being read (the last one once the list is done).</summary>
+        public CaptureFileSource Current => _opened ?? first;
+
+        public void Run(FrameProducer producer, CancellationToken cancellationToken)
+        {
+            first.Run(producer, cancellationToken);
+            var firstLinkType = first.FirstInterface!.LinkType;
+            foreach (string path in settings.MoreReadFiles)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (Current.Truncation is not null)
+                    return; // reported after the pipeline, as for one file
+                var quiet = new StringWriter();
+                if (!TryOpenInput(path, settings, printing, quiet, out CaptureFileSource? next, out _))
+                    throw new FileListException(quiet.ToString().TrimEnd('\n').Replace("kdt: ", "", StringComparison.Ordinal));
+                _opened?.Dispose();
+                _opened = next!;
+                InterfaceDescription? description = next!.FirstInterface;
+                if (description is null)
+                    throw new FileListException($"{path}: the capture file has no Interface Description Blocks");
+                if (WritesClassicPcap && description.LinkType != firstLinkType)
+                    throw new FileListException($"{path}: new dlt does not match original");
+                AnnounceReading(stderr, path, description);
+                next.Filter = new InterfaceFilters(expression, settings.Optimize);
+                next.CompileFilter();
+                next.Run(producer, cancellationToken);
+            }
+        }
+
+        private bool WritesClassicPcap => settings.WriteFile is { } output && (settings.ClassicPcap
+            || (output != "-" && CaptureWriter.FormatFromName(output) == CaptureFileFormat.Pcap));
+
+        public void Dispose() => _opened?.Dispose();
     }
 
     private static bool TryOpenInput(string path, CaptureSettings settings, bool printing, TextWriter stderr,
@@ -134,6 +228,12 @@ internal static class OfflineCapture
             if (Directory.Exists(path))
             {
                 failure = CaptureCommand.Fail(stderr, "error reading dump file: Is a directory");
+                return false;
+            }
+            if (path.Length == 0)
+            {
+                // An empty line of a -V list names no file.
+                failure = CaptureCommand.Fail(stderr, ": No such file or directory");
                 return false;
             }
             try
