@@ -149,11 +149,9 @@ internal static class ExtcapCommand
             args.Add(captureOption);
             args.Add(value);
         }
+        // The filter is one operand after the options ("--" would name a command to run).
         if (!string.IsNullOrWhiteSpace(call.CaptureFilter))
-        {
-            args.Add("--");
             args.Add(call.CaptureFilter);
-        }
         var messages = new StringWriter();
         int exit = CaptureCommand.Run(args, TextWriter.Null, messages);
         if (exit != ExitCodes.Success)
