@@ -14,19 +14,11 @@ public sealed class ExitSnoop : TraceTool
 
     public override bool IsSummary => false;
 
-    private sealed class State(TraceToolOptions options, TextWriter output)
-    {
-        public readonly TraceToolOptions Options = options;
-        public readonly TextWriter Output = output;
-        public readonly WallClock Clock = new();
-        public readonly JsonLines Json = new();
-    }
-
     public override void Run(TraceToolOptions options, TextWriter output, TextWriter diagnostics, CancellationToken cancellationToken)
     {
         using var session = TraceSession.Open("exitsnoop", options,
             new Dictionary<string, byte[]> { ["per_thread"] = TraceSession.Flag(options.PerThread) });
-        var state = new State(options, output);
+        var state = new EventLineState(options, output);
         if (!options.Json)
             output.WriteLine((options.Timestamps ? "TIME     " : "") + "PCOMM            PID    PPID   TID    AGE(s)  EXIT_CODE");
         session.Run(options, state, static (s, record) => OnEvent(s, record), null, output, cancellationToken);
@@ -56,7 +48,7 @@ public sealed class ExitSnoop : TraceTool
         _ => string.Create(CultureInfo.InvariantCulture, $"RT{signal - 34}"),
     };
 
-    private static void OnEvent(State s, ReadOnlySpan<byte> r)
+    private static void OnEvent(EventLineState s, ReadOnlySpan<byte> r)
     {
         if (r.Length < 48)
             return;

@@ -14,26 +14,18 @@ public sealed class OpenSnoop : TraceTool
 
     public override bool IsSummary => false;
 
-    private sealed class State(TraceToolOptions options, TextWriter output)
-    {
-        public readonly TraceToolOptions Options = options;
-        public readonly TextWriter Output = output;
-        public readonly WallClock Clock = new();
-        public readonly JsonLines Json = new();
-    }
-
     public override void Run(TraceToolOptions options, TextWriter output, TextWriter diagnostics, CancellationToken cancellationToken)
     {
         using var session = TraceSession.Open("opensnoop", options,
             new Dictionary<string, byte[]> { ["failed_only"] = TraceSession.Flag(options.FailedOnly) });
-        var state = new State(options, output);
+        var state = new EventLineState(options, output);
         if (!options.Json)
             output.WriteLine((options.Timestamps ? "TIME     " : "") + "PID    COMM               FD ERR PATH");
         session.Run(options, state, static (s, record) => OnEvent(s, record), null, output, cancellationToken);
         session.ReportLost(diagnostics, "opensnoop");
     }
 
-    private static void OnEvent(State s, ReadOnlySpan<byte> r)
+    private static void OnEvent(EventLineState s, ReadOnlySpan<byte> r)
     {
         if (r.Length < 48)
             return;

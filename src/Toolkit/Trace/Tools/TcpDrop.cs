@@ -23,12 +23,8 @@ public sealed class TcpDrop : TraceTool
 
     public override bool IsSummary => false;
 
-    private sealed class State(TraceToolOptions options, TextWriter output)
+    private sealed class State(TraceToolOptions options, TextWriter output) : EventLineState(options, output)
     {
-        public readonly TraceToolOptions Options = options;
-        public readonly TextWriter Output = output;
-        public readonly WallClock Clock = new();
-        public readonly JsonLines Json = new();
         public readonly Dictionary<uint, string> Reasons = DropReasons();
         public readonly KernelSymbolTable Symbols = KernelSymbolTable.Load();
     }
