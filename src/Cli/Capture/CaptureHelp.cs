@@ -30,6 +30,7 @@ internal static class CaptureHelp
                                list interfaces as tcpdump does, then kdt's kernel tap kinds
                                and whether this kernel supports them
           -L                   list the link types of each -i (on stderr, as tcpdump)
+          -J                   list the time stamp types of -i (on stderr, as tcpdump)
           -p                   not in promiscuous mode
           -B KiB               kernel buffer size (default 2 MiB)
           -Q in|out|inout      only packets received / sent / both
@@ -63,6 +64,8 @@ internal static class CaptureHelp
           -r FILE              read pcap or pcapng, plain or gzip/LZ4-compressed (found
                                from the content); "-" is stdin. A pcapng file may hold
                                several link types: the filter is compiled for each
+          -V LIST              read each capture file named in LIST (one per line) in
+                               turn, as -r reads one; -c counts per file, as tcpdump
           -w FILE              write the matching packets instead of printing them:
                                pcapng (interfaces, comments and flags kept), classic
                                pcap for a .pcap name or --pcap, LZ4 for a .lz4 name;
