@@ -41,6 +41,7 @@ internal static class TraceCommand
         ["tcplife"] = "T",
         ["tcpstates"] = "T",
         ["tcpdrop"] = "",
+        ["tcpretrans"] = "lTi" + (char)OptCount,
         ["runqlat"] = "mPLTi" + (char)OptHeatmap,
         ["cpudist"] = "OmPLTi" + (char)OptHeatmap,
         ["softirqs"] = "NTi" + (char)OptDist + (char)OptCount,
@@ -86,13 +87,13 @@ internal static class TraceCommand
     private static int RunTool(TraceTool tool, IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
     {
         string extra = Extra[tool.Name];
-        var getopt = new Getopt("p:t:c:Td:i:jhxPLme:ON", LongOptions);
+        var getopt = new Getopt("p:t:c:Td:i:jhxPLme:ONl", LongOptions);
         var operands = new List<string>();
         int pid = 0, tid = 0, top = 10, errno = 0;
         string? comm = null, heatmap = null;
         TimeSpan? duration = null, interval = null;
         bool timestamps = false, json = false, x = false, perProcess = false, l = false, ms = false, perThread = false;
-        bool offCpu = false, nanoseconds = false, dist = false, count = false;
+        bool offCpu = false, nanoseconds = false, dist = false, count = false, lossProbes = false;
         try
         {
             foreach (var o in getopt.Parse(args, operands))
@@ -104,6 +105,8 @@ internal static class TraceCommand
                 }
                 if (o.Id is not ('p' or 't' or 'c' or 'd' or 'j') && extra.IndexOf((char)o.Id) < 0)
                     return Fail(stderr, $"{tool.Name}: option {Describe(o.Id)} does not apply to {tool.Name} (see 'kdt trace {tool.Name} --help')");
+                if (o.Id is 'p' or 't' or 'c' && !tool.SelectsProcesses)
+                    return Fail(stderr, $"{tool.Name}: option {Describe(o.Id)} does not apply to {tool.Name}, whose events happen in interrupt or timer context, for no process (see 'kdt trace {tool.Name} --help')");
                 switch (o.Id)
                 {
                     case 'p':
@@ -162,6 +165,9 @@ internal static class TraceCommand
                         break;
                     case OptCount:
                         count = true;
+                        break;
+                    case 'l':
+                        lossProbes = true;
                         break;
                     case OptList:
                         return List(stdout);
@@ -222,6 +228,7 @@ internal static class TraceCommand
             Nanoseconds = nanoseconds,
             Distribution = dist,
             Count = count,
+            LossProbes = lossProbes,
         };
 
         string? why = TraceSupport.WhyNot(tool);

@@ -23,6 +23,7 @@ internal static class TraceHelp
           tcplife     TCP sessions with bytes and lifetime, when they close
           tcpstates   TCP state changes
           tcpdrop     dropped TCP packets with the kernel's drop reason
+          tcpretrans  TCP retransmissions (and tail loss probes) per connection
           runqlat     run queue latency histogram
           cpudist     on-CPU (or off-CPU) time histogram
           softirqs    time spent in each softirq vector
@@ -48,11 +49,16 @@ internal static class TraceHelp
 
         """;
 
-    private const string Common =
+    private const string ProcessOptions =
         """
           -p PID          only this process (thread group)
           -t TID          only this thread
           -c COMM         only tasks with this comm (exact, at most 15 bytes)
+
+        """;
+
+    private const string Common =
+        """
           -d SECONDS      stop after SECONDS
           -j, --json      one JSON object per line
           -h, --help      this text
@@ -188,6 +194,29 @@ internal static class TraceHelp
               kdt trace tcpdrop
               kdt trace tcpdrop --json -d 30
             """),
+        ["tcpretrans"] = ("[-l] [--count] [-T] [-i SECONDS]",
+            """
+            Prints each TCP segment the kernel retransmits (tcp:tcp_retransmit_skb) with the
+            connection's local and remote address and port and its TCP state; T is "R>" for
+            a retransmission and "L>" for a tail loss probe (shown only with -l: no tracepoint
+            marks probes, so kdt tells them by the congestion state, Open or CWR, in which
+            only a probe is retransmitted). Retransmissions are sent from timers and softirqs,
+            so PID is whichever task was running (often 0) and -p/-t/-c do not apply.
+            With --count, counts retransmissions per connection and prints them at the end.
+            Columns: TIME PID IP LADDR:LPORT T> RADDR:RPORT STATE
+            """,
+            """
+              -l              also show tail loss probes (T is "L>")
+              --count         count per connection instead of a line each (bcc's -c)
+              -T              --count: time of day above each summary
+              -i SECONDS      --count: print and reset every SECONDS
+            """,
+            """
+              kdt trace tcpretrans
+              kdt trace tcpretrans -l --json
+              kdt trace tcpretrans --count -d 60
+              kdt trace tcpretrans --count -i 10
+            """),
         ["runqlat"] = ("[-m] [-P | -L] [--heatmap FILE.svg] [-i SECONDS] [INTERVAL [COUNT]]",
             """
             Measures how long runnable tasks wait on a CPU's run queue, from wakeup (or
@@ -277,10 +306,13 @@ internal static class TraceHelp
             throw new InvalidOperationException($"no help for trace tool '{tool.Name}'");
         var text = new StringBuilder();
         text.Append("kdt trace ").Append(tool.Name).Append(": ").Append(tool.Summary).Append("\n\n");
-        text.Append("Usage: kdt trace ").Append(tool.Name).Append(" [-p PID] [-t TID] [-c COMM] [-d SECONDS] [-j]")
+        text.Append("Usage: kdt trace ").Append(tool.Name).Append(tool.SelectsProcesses ? " [-p PID] [-t TID] [-c COMM]" : "").Append(" [-d SECONDS] [-j]")
             .Append(h.Usage.Length > 0 ? " " + h.Usage : "").Append("\n\n");
         text.Append(h.About).Append("\n\n");
-        text.Append("Options:\n").Append(Common);
+        text.Append("Options:\n");
+        if (tool.SelectsProcesses)
+            text.Append(ProcessOptions);
+        text.Append(Common);
         if (h.Options.Length > 0)
             text.Append(h.Options).Append('\n');
         text.Append("\nExamples:\n").Append(h.Examples).Append("\n\n");

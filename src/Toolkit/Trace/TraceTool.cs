@@ -23,6 +23,10 @@ public abstract class TraceTool
     /// <summary>Whether the tool prints a summary (histogram or table) rather than one line per event.</summary>
     public abstract bool IsSummary { get; }
 
+    /// <summary>Whether -p/-t/-c apply: false where the events happen in interrupt or timer
+    /// context and belong to no process (bcc's tools of that kind have no such options).</summary>
+    public virtual bool SelectsProcesses => true;
+
     /// <summary>Whether <see cref="TraceToolOptions.HeatmapPath"/> applies.</summary>
     public virtual bool SupportsHeatmap => false;
 

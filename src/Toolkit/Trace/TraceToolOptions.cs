@@ -58,11 +58,14 @@ public sealed record TraceToolOptions
     /// <summary>softirqs: a histogram per vector instead of the totals (--dist, bcc's -d).</summary>
     public bool Distribution { get; init; }
 
-    /// <summary>softirqs: counts instead of times (--count, bcc's -C).</summary>
+    /// <summary>softirqs, hardirqs: counts instead of times (--count, bcc's -C); tcpretrans: counts per connection (bcc's -c).</summary>
     public bool Count { get; init; }
 
     /// <summary>softirqs: nanoseconds instead of microseconds (-N).</summary>
     public bool Nanoseconds { get; init; }
+
+    /// <summary>tcpretrans: also report tail loss probes (-l).</summary>
+    public bool LossProbes { get; init; }
 
     /// <summary>Called once every program is attached, before the first event is read.</summary>
     public Action? Ready { get; init; }

@@ -15,6 +15,7 @@ public static class TraceTools
         new TcpStates(TcpStates.Mode.Life),
         new TcpStates(TcpStates.Mode.States),
         new TcpDrop(),
+        new TcpRetrans(),
         new RunqLat(),
         new CpuDist(),
         new SoftIrqs(),

@@ -22,6 +22,9 @@ public sealed class SoftIrqs : HistogramTool
 
     public override bool SupportsHeatmap => false;
 
+    // Softirqs run for whoever was interrupted (or in ksoftirqd), not for one process.
+    public override bool SelectsProcesses => false;
+
     private protected override string ObjectName => "softirqs";
 
     private protected override string What => "soft irq event time";
