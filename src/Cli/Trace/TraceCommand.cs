@@ -45,6 +45,7 @@ internal static class TraceCommand
         ["runqlat"] = "mPLTi" + (char)OptHeatmap,
         ["cpudist"] = "OmPLTi" + (char)OptHeatmap,
         ["softirqs"] = "NTi" + (char)OptDist + (char)OptCount,
+        ["hardirqs"] = "NTi" + (char)OptDist + (char)OptCount,
         ["lockstat"] = "mTi" + (char)OptHeatmap + (char)OptTop,
     };
 
@@ -202,7 +203,7 @@ internal static class TraceCommand
         if (perProcess && l && tool.Name != "syscount")
             return Fail(stderr, $"{tool.Name}: -P and -L both choose the histograms: give one (per process or per thread)");
         if (dist && count)
-            return Fail(stderr, "softirqs: --dist and --count both choose what to print: give one (histograms or counts)");
+            return Fail(stderr, $"{tool.Name}: --dist and --count both choose what to print: give one (histograms or counts)");
         if (heatmap is not null && Directory.Exists(heatmap))
             return Fail(stderr, $"{tool.Name}: --heatmap {heatmap} is a directory: give a file name such as runq.svg");
 

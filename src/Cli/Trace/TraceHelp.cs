@@ -27,6 +27,7 @@ internal static class TraceHelp
           runqlat     run queue latency histogram
           cpudist     on-CPU (or off-CPU) time histogram
           softirqs    time spent in each softirq vector
+          hardirqs    time spent in each hard interrupt handler
           lockstat    kernel lock contention: histogram, per lock and caller
 
         Common options:
@@ -276,6 +277,28 @@ internal static class TraceHelp
               kdt trace softirqs
               kdt trace softirqs --dist -d 10
               kdt trace softirqs --count 1 5
+            """),
+        ["hardirqs"] = ("[--dist | --count] [-N] [-i SECONDS] [INTERVAL [COUNT]]",
+            """
+            Measures the time spent in each hard interrupt handler (irq_handler_entry to
+            irq_handler_exit) and prints the totals per handler, named as /proc/interrupts
+            names it (bcc's hardirqs), the number of interrupts with --count (bcc's -C), or a
+            log2 histogram per handler with --dist (bcc's -d). Rows are per irq line: handlers
+            sharing a line are counted together under the first one seen. Interrupts are
+            nobody's, so -p/-t/-c do not apply.
+            Columns: HARDIRQ TOTAL_usecs (TOTAL_nsecs with -N, TOTAL_count with --count)
+            """,
+            """
+              --dist          a histogram per handler instead of the totals
+              --count         how many interrupts each handler took instead of the time
+              -N              nanoseconds instead of microseconds
+              -T              time of day above each interval's table
+              -i SECONDS      print and reset every SECONDS (or give INTERVAL [COUNT])
+            """,
+            """
+              kdt trace hardirqs
+              kdt trace hardirqs --count 1 5
+              kdt trace hardirqs --dist -N -d 10
             """),
         ["lockstat"] = ("[-m] [--top N] [--heatmap FILE.svg] [-i SECONDS] [INTERVAL [COUNT]]",
             """

@@ -19,6 +19,7 @@ public static class TraceTools
         new RunqLat(),
         new CpuDist(),
         new SoftIrqs(),
+        new HardIrqs(),
         new LockStat(),
     ];
 
