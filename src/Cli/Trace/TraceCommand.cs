@@ -44,6 +44,7 @@ internal static class TraceCommand
         ["tcpretrans"] = "lTi" + (char)OptCount,
         ["runqlat"] = "mPLTi" + (char)OptHeatmap,
         ["cpudist"] = "OmPLTi" + (char)OptHeatmap,
+        ["biolatency"] = "mDFQTi" + (char)OptHeatmap,
         ["softirqs"] = "NTi" + (char)OptDist + (char)OptCount,
         ["hardirqs"] = "NTi" + (char)OptDist + (char)OptCount,
         ["lockstat"] = "mTi" + (char)OptHeatmap + (char)OptTop,
@@ -88,13 +89,14 @@ internal static class TraceCommand
     private static int RunTool(TraceTool tool, IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
     {
         string extra = Extra[tool.Name];
-        var getopt = new Getopt("p:t:c:Td:i:jhxPLme:ONl", LongOptions);
+        var getopt = new Getopt("p:t:c:Td:i:jhxPLme:ONlDFQ", LongOptions);
         var operands = new List<string>();
         int pid = 0, tid = 0, top = 10, errno = 0;
         string? comm = null, heatmap = null;
         TimeSpan? duration = null, interval = null;
         bool timestamps = false, json = false, x = false, perProcess = false, l = false, ms = false, perThread = false;
         bool offCpu = false, nanoseconds = false, dist = false, count = false, lossProbes = false;
+        bool perDisk = false, perFlags = false, queued = false;
         try
         {
             foreach (var o in getopt.Parse(args, operands))
@@ -170,6 +172,15 @@ internal static class TraceCommand
                     case 'l':
                         lossProbes = true;
                         break;
+                    case 'D':
+                        perDisk = true;
+                        break;
+                    case 'F':
+                        perFlags = true;
+                        break;
+                    case 'Q':
+                        queued = true;
+                        break;
                     case OptList:
                         return List(stdout);
                 }
@@ -202,6 +213,8 @@ internal static class TraceCommand
         }
         if (perProcess && l && tool.Name != "syscount")
             return Fail(stderr, $"{tool.Name}: -P and -L both choose the histograms: give one (per process or per thread)");
+        if (perDisk && perFlags)
+            return Fail(stderr, $"{tool.Name}: -D and -F both choose the histograms: give one (per disk or per flags)");
         if (dist && count)
             return Fail(stderr, $"{tool.Name}: --dist and --count both choose what to print: give one (histograms or counts)");
         if (heatmap is not null && Directory.Exists(heatmap))
@@ -230,6 +243,9 @@ internal static class TraceCommand
             Distribution = dist,
             Count = count,
             LossProbes = lossProbes,
+            PerDisk = perDisk,
+            PerFlags = perFlags,
+            Queued = queued,
         };
 
         string? why = TraceSupport.WhyNot(tool);

@@ -26,6 +26,7 @@ internal static class TraceHelp
           tcpretrans  TCP retransmissions (and tail loss probes) per connection
           runqlat     run queue latency histogram
           cpudist     on-CPU (or off-CPU) time histogram
+          biolatency  block device I/O latency histogram
           softirqs    time spent in each softirq vector
           hardirqs    time spent in each hard interrupt handler
           lockstat    kernel lock contention: histogram, per lock and caller
@@ -258,6 +259,28 @@ internal static class TraceHelp
               kdt trace cpudist
               kdt trace cpudist -O -p 1234 -d 10
               kdt trace cpudist -m -P 5 3
+            """),
+        ["biolatency"] = ("[-m] [-D | -F] [-Q] [--heatmap FILE.svg] [-i SECONDS] [INTERVAL [COUNT]]",
+            """
+            Measures block device I/O latency, from the request's issue to the device
+            (block_rq_issue) to its completion (block_rq_complete), or with -Q from its
+            insertion into the queue (block_rq_insert), and prints a log2 histogram as bcc
+            draws it. Requests complete in interrupt context, so -p/-t/-c do not apply.
+            """,
+            """
+              -m              milliseconds instead of microseconds
+              -D              one histogram per disk
+              -F              one histogram per request flags ("Sync-Write", as bcc names them)
+              -Q              include the time queued in the kernel (from insertion)
+              -T              time of day above each interval's histograms
+              -i SECONDS      print and reset every SECONDS (or give INTERVAL [COUNT])
+              --heatmap FILE  also write the latency over time as an SVG heatmap
+            """,
+            """
+              kdt trace biolatency
+              kdt trace biolatency -D -m 5 1
+              kdt trace biolatency -F -Q -d 10
+              kdt trace biolatency --heatmap io.svg -d 60
             """),
         ["softirqs"] = ("[--dist | --count] [-N] [-i SECONDS] [INTERVAL [COUNT]]",
             """

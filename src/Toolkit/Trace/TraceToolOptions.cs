@@ -67,6 +67,15 @@ public sealed record TraceToolOptions
     /// <summary>tcpretrans: also report tail loss probes (-l).</summary>
     public bool LossProbes { get; init; }
 
+    /// <summary>biolatency: one histogram per disk (-D).</summary>
+    public bool PerDisk { get; init; }
+
+    /// <summary>biolatency: one histogram per request flags (-F).</summary>
+    public bool PerFlags { get; init; }
+
+    /// <summary>biolatency: measure from insertion into the queue instead of issue to the device (-Q).</summary>
+    public bool Queued { get; init; }
+
     /// <summary>Called once every program is attached, before the first event is read.</summary>
     public Action? Ready { get; init; }
 }
