@@ -88,7 +88,10 @@ struct pt_regs {
 	unsigned long orig_ax;
 } __attribute__((preserve_access_index));
 
+struct mm_struct;
+
 struct task_struct {
+	struct mm_struct *mm;
 	int pid;
 	int tgid;
 	char comm[TASK_COMM_LEN];

@@ -47,6 +47,8 @@ internal static class TraceCommand
         ["biolatency"] = "mDFQTi" + (char)OptHeatmap,
         ["softirqs"] = "NTi" + (char)OptDist + (char)OptCount,
         ["hardirqs"] = "NTi" + (char)OptDist + (char)OptCount,
+        ["oomkill"] = "",
+        ["drsnoop"] = "T",
         ["lockstat"] = "mTi" + (char)OptHeatmap + (char)OptTop,
     };
 

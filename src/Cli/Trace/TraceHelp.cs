@@ -30,6 +30,8 @@ internal static class TraceHelp
           softirqs    time spent in each softirq vector
           hardirqs    time spent in each hard interrupt handler
           lockstat    kernel lock contention: histogram, per lock and caller
+          oomkill     OOM kills: victim, the task that triggered it, load
+          drsnoop     direct and memory cgroup reclaim with latency and pages
 
         Common options:
           -p PID          only this process (thread group)
@@ -343,6 +345,36 @@ internal static class TraceHelp
               kdt trace lockstat
               kdt trace lockstat -p 1234 -d 5
               kdt trace lockstat --top 20 --heatmap locks.svg -d 60
+            """),
+        ["oomkill"] = ("",
+            """
+            Prints each OOM kill (oom:mark_victim) as bcc's oomkill does: the task that ran the
+            OOM killer because its allocation failed, the victim, the victim's size in pages
+            (its address space, total_vm: bcc prints the OOM's page budget, which no tracepoint
+            carries) and /proc/loadavg. Every OOM kill is shown: -p/-t/-c do not apply.
+            Line: TIME Triggered by PID N ("COMM"), OOM kill of PID N ("COMM"), N pages, loadavg: ...
+            """,
+            "",
+            """
+              kdt trace oomkill
+              kdt trace oomkill --json -d 3600
+            """),
+        ["drsnoop"] = ("[-T]",
+            """
+            Prints each reclaim a task had to do itself before its allocation could go on, with
+            how long it took and how many pages it reclaimed: direct reclaim when the system
+            ran low (vmscan:mm_vmscan_direct_reclaim_begin/end, bcc's drsnoop) and reclaim
+            when the task's memory cgroup reached its limit (mm_vmscan_memcg_reclaim_begin/end),
+            told apart in KIND. -p/-t/-c select the reclaiming task.
+            Columns: [TIME] COMM PID TID LAT(ms) PAGES KIND
+            """,
+            """
+              -T              TIME column (HH:MM:SS)
+            """,
+            """
+              kdt trace drsnoop
+              kdt trace drsnoop -T -c postgres
+              kdt trace drsnoop -p 1234 --json -d 60
             """),
     };
 

@@ -22,6 +22,8 @@ public static class TraceTools
         new SoftIrqs(),
         new HardIrqs(),
         new LockStat(),
+        new OomKill(),
+        new DrSnoop(),
     ];
 
     public static TraceTool? Find(string name)

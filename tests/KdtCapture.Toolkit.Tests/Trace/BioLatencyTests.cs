@@ -12,87 +12,21 @@ public sealed class BioLatencyTests
     private const int Writes = 16;
     private const int WriteSize = 64 * 1024;
 
-    [DllImport("libc", SetLastError = true)]
-    private static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern nint pwrite(int fd, nint buffer, nint count, long offset);
-
-    /// <summary>A loop device over a file in the temporary directory, detached and deleted afterwards.</summary>
-    private sealed class LoopDevice : IDisposable
-    {
-        private readonly string _backing;
-
-        public LoopDevice()
-        {
-            _backing = Path.Combine(Path.GetTempPath(), "kdr-bio-" + Guid.NewGuid().ToString("N")[..8]);
-            using (var f = new FileStream(_backing, FileMode.CreateNew))
-                f.SetLength(8 << 20);
-            var (code, output) = TraceRun.RunToEnd("losetup", "-f", "--show", _backing);
-            if (code != 0)
-            {
-                File.Delete(_backing);
-                Assert.Skip($"cannot attach a loop device ({output.Trim()})");
-            }
-            Device = output.Trim();
-        }
-
-        public string Device { get; }
-
-        public string Name => Path.GetFileName(Device);
-
-        /// <summary>/sys/block/NAME/stat: (reads + writes completed, writes completed, sectors written).</summary>
-        public (long Requests, long Writes, long SectorsWritten) Stat()
-        {
-            var f = File.ReadAllText($"/sys/block/{Name}/stat").Split(' ', StringSplitOptions.RemoveEmptyEntries)
-                .Select(x => long.Parse(x, CultureInfo.InvariantCulture)).ToArray();
-            return (f[0] + f[4], f[4], f[6]);
-        }
-
-        /// <summary>O_DIRECT writes of 64 KiB: each one request to the device, none cached.</summary>
-        public void DirectWrites()
-        {
-            int fd = open(Device, 0x1 /* O_WRONLY */ | 0x4000 /* O_DIRECT */);
-            Assert.True(fd >= 0, $"open {Device}: errno {Marshal.GetLastPInvokeError()}");
-            unsafe
-            {
-                void* buffer = NativeMemory.AlignedAlloc(WriteSize, 4096);
-                try
-                {
-                    new Span<byte>(buffer, WriteSize).Fill(0x5a);
-                    for (int i = 0; i < Writes; i++)
-                        Assert.Equal(WriteSize, (int)pwrite(fd, (nint)buffer, WriteSize, (long)i * WriteSize));
-                }
-                finally
-                {
-                    NativeMemory.AlignedFree(buffer);
-                    TraceRun.close(fd);
-                }
-            }
-        }
-
-        public void Dispose()
-        {
-            TraceRun.RunToEnd("losetup", "-d", Device);
-            File.Delete(_backing);
-        }
-    }
-
     [Fact]
     public void PerDiskCountsAreTheLoopDevicesCompletedRequests()
     {
         var tool = new BioLatency();
         TraceRun.SkipUnlessSupported(tool);
-        using var loop = new LoopDevice();
+        using var loop = new LoopDevice(8 << 20);
         string heatmap = Path.Combine(Path.GetTempPath(), "kdr-bio-" + Guid.NewGuid().ToString("N")[..8] + ".svg");
         var outerBefore = loop.Stat();
-        (long Requests, long Writes, long SectorsWritten) innerBefore = default, innerAfter = default;
+        (long Requests, long Writes, long SectorsWritten, long SectorsRead) innerBefore = default, innerAfter = default;
         try
         {
             var result = TraceRun.Json(tool, new TraceToolOptions { PerDisk = true, HeatmapPath = heatmap }, () =>
             {
                 innerBefore = loop.Stat();
-                loop.DirectWrites();
+                loop.DirectWrites(Writes, WriteSize);
                 innerAfter = loop.Stat();
             });
             var outerAfter = loop.Stat();
@@ -124,8 +58,8 @@ public sealed class BioLatencyTests
     {
         var tool = new BioLatency();
         TraceRun.SkipUnlessSupported(tool);
-        using var loop = new LoopDevice();
-        var result = TraceRun.Json(tool, new TraceToolOptions { PerFlags = true, Queued = true }, loop.DirectWrites);
+        using var loop = new LoopDevice(8 << 20);
+        var result = TraceRun.Json(tool, new TraceToolOptions { PerFlags = true, Queued = true }, () => loop.DirectWrites(Writes, WriteSize));
         var hists = Assert.Single(result).GetProperty("histograms").EnumerateArray().ToList();
         // An O_DIRECT write is REQ_OP_WRITE | REQ_SYNC | REQ_IDLE (fs/direct-io, iomap: REQ_SYNC_IDLE… as bcc prints it).
         var writes = hists.Where(h => h.GetProperty("name").GetString()!.EndsWith("Sync-Write", StringComparison.Ordinal)).ToList();
