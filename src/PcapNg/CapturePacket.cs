@@ -85,6 +85,9 @@ public readonly struct PacketOptions
     public bool IsBigEndian => _big;
     public bool IsEmpty => _raw.Length < 4 && _headerDrops == 0;
 
+    /// <summary>The drop count comes from an obsolete Packet Block's header, not from the options.</summary>
+    internal bool HasHeaderDrops => _headerDrops != 0;
+
     internal PacketOptions Clone() =>
         new(_raw.ToArray(), _big, _headerDrops == 0 ? (ushort)0xFFFF : (ushort)(_headerDrops - 1));
 

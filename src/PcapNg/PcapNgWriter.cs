@@ -159,19 +159,62 @@ public sealed class PcapNgWriter : CaptureWriter
         uint id = LocalId(interfaceIndex);
         ulong ticks = Ticks(interfaceIndex, timestamp);
         ReadOnlySpan<byte> opts = default;
-        if (!options.IsEmpty)
+        bool addEnd = false;
+        if (options.OnlyCopied && VerbatimLength(options.Copied, out int length, out addEnd))
+        {
+            // Options already in this section's byte order, with nothing the copy rules change (a
+            // live capture's metadata): written as they are instead of decoded and encoded again.
+            opts = options.Copied.Raw.Span[..length];
+        }
+        else if (!options.IsEmpty)
         {
             EncodePacketOptions(options);
             opts = _options.Written;
         }
-        WriteEnhanced(id, ticks, data, originalLength, opts);
+        WriteEnhanced(id, ticks, data, originalLength, opts, addEnd);
         AfterPacket();
     }
 
-    private void WriteEnhanced(uint id, ulong ticks, ReadOnlySpan<byte> data, uint originalLength, ReadOnlySpan<byte> options)
+    /// <summary>
+    /// True when <paramref name="copied"/>'s bytes, up to and including opt_endofopt (then
+    /// <paramref name="addEnd"/> false) or up to their end (then one must be added), are exactly
+    /// what <see cref="AddCopiedPacketOptions"/> would encode: the section's byte order, every option
+    /// whole with zero padding, no "do not copy" custom option, no drop count from a block header.
+    /// </summary>
+    private bool VerbatimLength(PacketOptions copied, out int length, out bool addEnd)
+    {
+        length = 0;
+        addEnd = false;
+        if (copied.IsBigEndian != _big || copied.HasHeaderDrops)
+            return false;
+        ReadOnlySpan<byte> raw = copied.Raw.Span;
+        int at = 0;
+        while (raw.Length - at >= 4)
+        {
+            ushort code = Endian.U16(raw[at..], _big);
+            int valueLength = Endian.U16(raw[(at + 2)..], _big);
+            if (code == 0)
+            {
+                length = at + 4;
+                return length > 4;
+            }
+            if (code is CustomOption.CodeNoCopyText or CustomOption.CodeNoCopyBinary)
+                return false;
+            int end = at + 4 + valueLength, padded = at + 4 + Endian.Pad4(valueLength);
+            if (padded > raw.Length || raw[end..padded].ContainsAnyExcept((byte)0))
+                return false;
+            at = padded;
+        }
+        // A list without opt_endofopt (or with a stray short tail, which readers ignore).
+        length = at;
+        addEnd = at > 0;
+        return at > 0;
+    }
+
+    private void WriteEnhanced(uint id, ulong ticks, ReadOnlySpan<byte> data, uint originalLength, ReadOnlySpan<byte> options, bool addEnd = false)
     {
         int padded = Endian.Pad4(data.Length);
-        int total = 32 + padded + options.Length;
+        int total = 32 + padded + options.Length + (addEnd ? 4 : 0);
         bool big = _big;
         Span<byte> s = Output.GetSpan(total);
         Endian.W32(s, PcapNgBlockType.EnhancedPacket, big);
@@ -183,6 +226,8 @@ public sealed class PcapNgWriter : CaptureWriter
         data.CopyTo(s[28..]);
         s.Slice(28 + data.Length, padded - data.Length).Clear();
         options.CopyTo(s[(28 + padded)..]);
+        if (addEnd)
+            s.Slice(28 + padded + options.Length, 4).Clear();
         Endian.W32(s[(total - 4)..], (uint)total, big);
         Output.Advance(total);
     }

@@ -92,6 +92,11 @@ public readonly struct PacketWriteOptions
     /// <see cref="PcapNgWriter.CopyBlock"/> apply), written after the ones above.</summary>
     public PacketOptions Copied { get; init; }
 
+    /// <summary>Nothing but <see cref="Copied"/> options (a frame passed on from a source).</summary>
+    internal bool OnlyCopied => Comment is null && MoreComments is null && Flags is null && DropCount is null &&
+        PacketId is null && Queue is null && ProcessThread is null && Hashes is null && Verdicts is null &&
+        CustomOptions is null && !Copied.IsEmpty;
+
     internal bool IsEmpty => Comment is null && MoreComments is null && Flags is null && DropCount is null &&
         PacketId is null && Queue is null && ProcessThread is null && Hashes is null && Verdicts is null &&
         CustomOptions is null && Copied.IsEmpty;

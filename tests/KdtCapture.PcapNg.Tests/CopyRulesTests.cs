@@ -232,3 +232,102 @@ public sealed class UnknownDataCopyTests
         Assert.Single(copy[1].CustomOptions);
     }
 }
+
+/// <summary>
+/// Packet options passed on as bytes (a live capture's frames, <see cref="PacketWriteOptions.Copied"/>
+/// alone) in the section's byte order are written as they are; lists that the copy rules change or
+/// that are not well formed are encoded again. Either way tshark must read the same comment,
+/// flags and packet id, and every EPB's options must end with exactly one opt_endofopt.
+/// </summary>
+public sealed class CopiedPacketOptionsTests
+{
+    private static byte[] Option(ushort code, ReadOnlySpan<byte> value, bool big, byte pad = 0)
+    {
+        var o = new byte[4 + ((value.Length + 3) & ~3)];
+        if (big)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(o, code);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16BigEndian(o.AsSpan(2), (ushort)value.Length);
+        }
+        else
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(o, code);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(o.AsSpan(2), (ushort)value.Length);
+        }
+        value.CopyTo(o.AsSpan(4));
+        o.AsSpan(4 + value.Length).Fill(pad);
+        return o;
+    }
+
+    private static byte[] Number(ulong v, int size, bool big)
+    {
+        var b = new byte[size];
+        for (int i = 0; i < size; i++)
+            b[big ? size - 1 - i : i] = (byte)(v >> (8 * i));
+        return b;
+    }
+
+    /// <summary>(name, option bytes, big-endian) — the comment, flags and packet id each list holds.</summary>
+    public static TheoryData<string, bool> Lists() => new()
+    {
+        { "ended", false }, { "ended", true }, { "unended", false }, { "bad-padding", false },
+        { "do-not-copy", false }, { "after-end", false }, { "truncated", false }, { "other-order", false },
+    };
+
+    private static byte[] Build(string kind, bool big)
+    {
+        bool optionsBig = kind == "other-order" ? !big : big;
+        byte[] comment = Option(1, "net_dev_queue udp_flood[42] tid=42 cpu=1 len=106 x"u8, optionsBig, pad: kind == "bad-padding" ? (byte)0xEE : (byte)0);
+        byte[] flags = Option(2, Number(2, 4, optionsBig), optionsBig);
+        byte[] id = Option(5, Number(0xffff888004a3c000, 8, optionsBig), optionsBig);
+        byte[] end = Option(0, [], optionsBig);
+        byte[] noCopy = Option(CustomOption.CodeNoCopyBinary, [0, 0, 0x7e, 0xd9, 1, 2], optionsBig);
+        byte[] junk = Option(1, "not a comment"u8, optionsBig);
+        return kind switch
+        {
+            "unended" => [.. comment, .. flags, .. id],
+            "do-not-copy" => [.. comment, .. noCopy, .. flags, .. id, .. end],
+            "after-end" => [.. comment, .. flags, .. id, .. end, .. junk],
+            "truncated" => [.. comment, .. flags, .. id, 5, 0],
+            _ => [.. comment, .. flags, .. id, .. end],
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(Lists))]
+    public void Tshark_reads_the_comment_flags_and_id_of_copied_options(string kind, bool big)
+    {
+        Tools.SkipUnless("tshark");
+        using var dir = new TempDir();
+        string path = dir.File($"{kind}.pcapng");
+        bool optionsBig = kind == "other-order" ? !big : big;
+        byte[] frame = Samples.Frame(1, 60);
+        using (var w = CaptureWriter.Create(path, new CaptureWriterOptions { BigEndian = big }))
+        {
+            w.AddInterface(new InterfaceDescription { LinkType = LinkTypeValues.Ethernet, SnapLength = 262144, Name = "tap" });
+            for (int i = 0; i < 3; i++)
+                w.WritePacket(0, PacketTimestamp.FromUnixNanoseconds(1_700_000_000_000_000_000 + i), frame, 60,
+                    new PacketWriteOptions { Copied = new PacketOptions(Build(kind, big), optionsBig) });
+        }
+
+        Tools.Result t = Tools.Run("tshark", "-r", path, "-T", "fields", "-E", "separator=|",
+            "-e", "frame.comment", "-e", "frame.packet_flags_direction", "-e", "frame.packet_id");
+        Assert.True(t.ExitCode == 0, t.Stderr);
+        Assert.Equal(string.Concat(Enumerable.Repeat($"net_dev_queue udp_flood[42] tid=42 cpu=1 len=106 x|0x00000002|{0xffff888004a3c000UL}\n", 3)), t.Stdout);
+
+        // Our reader: the options end with one opt_endofopt, nothing after it, no do-not-copy option.
+        using var reader = CaptureReader.Open(path);
+        int packets = 0;
+        while (reader.TryReadPacket(out CapturePacket p))
+        {
+            packets++;
+            ReadOnlySpan<byte> raw = p.Options.Raw.Span;
+            Assert.True(raw.Length >= 4 && raw[^4..].SequenceEqual(new byte[4]), Convert.ToHexString(raw));
+            Assert.Equal(["net_dev_queue udp_flood[42] tid=42 cpu=1 len=106 x"], p.Options.GetComments());
+            Assert.Empty(p.Options.GetCustomOptions());
+            Assert.Equal(0xffff888004a3c000UL, p.Options.PacketId);
+            Assert.Equal(PacketDirection.Outbound, PacketFlags.GetDirection(p.Flags ?? 0));
+        }
+        Assert.Equal(3, packets);
+    }
+}

@@ -53,6 +53,8 @@ public static class FramePipeline
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(sinks);
         options ??= FramePipelineOptions.Default;
+        if (options.SinksOnSourceThread)
+            return RunOnThisThread(source, sinks, cancellationToken, options);
         int batches = Math.Max(2, options.Batches);
 
         var full = Channel.CreateBounded<FrameBatch>(new BoundedChannelOptions(batches)
@@ -174,6 +176,86 @@ public static class FramePipeline
             foreach (FrameBatch b in all) b.Release();
         }
         return new FramePipelineResult(interfaces, delivered, stopped, stopped ? null : sourceError);
+    }
+
+    /// <summary><see cref="FramePipelineOptions.SinksOnSourceThread"/>: the source runs here and every
+    /// batch it publishes is consumed before it goes on.</summary>
+    private static FramePipelineResult RunOnThisThread(IFrameSource source, IReadOnlyList<IFrameSink> sinks,
+        CancellationToken cancellationToken, FramePipelineOptions options)
+    {
+        var interfaces = new FrameInterfaces();
+        var batch = new FrameBatch(Math.Max(4096, options.BatchBytes), Math.Max(1, options.BatchFrames));
+        long delivered = 0;
+        ExceptionDispatchInfo? sinkFailure = null;
+        using var sourceStop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var producer = new FrameProducer(interfaces, batch, full =>
+        {
+            try
+            {
+                ConsumeAll(sinks, full, interfaces);
+            }
+            catch (Exception e)
+            {
+                // Told apart from the source's own failures below; the source is asked to stop.
+                sinkFailure = ExceptionDispatchInfo.Capture(e);
+                sourceStop.Cancel();
+                throw new SinkFailedException();
+            }
+            delivered += full.Count;
+        });
+        Exception? sourceError = null;
+        try
+        {
+            try
+            {
+                source.Run(producer, sourceStop.Token);
+                producer.Flush();
+            }
+            catch (SinkFailedException)
+            {
+            }
+            catch (OperationCanceledException) when (sourceStop.IsCancellationRequested)
+            {
+                if (sinkFailure is null)
+                    producer.Flush();
+            }
+            catch (Exception e) when (sinkFailure is null)
+            {
+                // Hand over what was read before the failure, then report it.
+                try { producer.Flush(); } catch (SinkFailedException) { }
+                sourceError = e;
+            }
+        }
+        finally
+        {
+            foreach (IFrameSink sink in sinks)
+            {
+                try
+                {
+                    sink.Complete(interfaces);
+                }
+                catch (Exception e) when (sinkFailure is null)
+                {
+                    sinkFailure = ExceptionDispatchInfo.Capture(e);
+                }
+                catch (Exception)
+                {
+                    // The first failure is the one worth reporting.
+                }
+            }
+            batch.Release();
+        }
+        sinkFailure?.Throw();
+        bool stopped = cancellationToken.IsCancellationRequested;
+        return new FramePipelineResult(interfaces, delivered, stopped, stopped ? null : sourceError);
+    }
+
+    /// <summary>A sink threw while the source was publishing (the sink's exception is rethrown by Run).</summary>
+    private sealed class SinkFailedException : Exception
+    {
+        public SinkFailedException() : base("a sink of the frame pipeline failed")
+        {
+        }
     }
 
     private static bool WaitForBatch(ChannelReader<FrameBatch> reader, CancellationToken cancellationToken)

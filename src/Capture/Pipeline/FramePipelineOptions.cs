@@ -25,5 +25,16 @@ public sealed class FramePipelineOptions
     /// Default 250 ms.</summary>
     public TimeSpan StopGracePeriod { get; init; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>
+    /// Runs the source on the calling thread and hands each batch to the sinks there, as soon as
+    /// the source publishes it: no second thread, no channel, one batch reused, so nothing can
+    /// be dropped in the pipeline (a source that cannot keep up loses in its own buffer and must
+    /// count that, as a kernel tap's ring does). For a live source that stops promptly when
+    /// cancelled and feeds sinks that do not block for long (a file): on a 2-CPU machine the
+    /// hand-over between threads (wakeups, spin-waits) cost as much as writing the file.
+    /// Default false.
+    /// </summary>
+    public bool SinksOnSourceThread { get; init; }
+
     internal static readonly FramePipelineOptions Default = new();
 }

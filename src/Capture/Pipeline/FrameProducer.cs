@@ -13,6 +13,7 @@ public sealed class FrameProducer
     private readonly ChannelReader<FrameBatch> _free;
     private readonly bool _dropWhenFull;
     private readonly CancellationToken _cancellation;
+    private readonly Action<FrameBatch>? _consume;
     private FrameBatch? _current;
 
     internal FrameProducer(FrameInterfaces interfaces, ChannelWriter<FrameBatch> full, ChannelReader<FrameBatch> free,
@@ -23,6 +24,17 @@ public sealed class FrameProducer
         _free = free;
         _dropWhenFull = dropWhenFull;
         _cancellation = cancellation;
+    }
+
+    /// <summary>A producer whose batches go straight to <paramref name="consume"/> on the source's
+    /// thread (<see cref="FramePipelineOptions.SinksOnSourceThread"/>), then are reused.</summary>
+    internal FrameProducer(FrameInterfaces interfaces, FrameBatch batch, Action<FrameBatch> consume)
+    {
+        Interfaces = interfaces;
+        _full = null!;
+        _free = null!;
+        _current = batch;
+        _consume = consume;
     }
 
     /// <summary>The interfaces announced so far.</summary>
@@ -65,7 +77,7 @@ public sealed class FrameProducer
         if (!_current!.TryAppend(header, data, options, optionsBigEndian))
         {
             Publish();
-            if (!TryTakeBatch()) return Dropped(header.InterfaceIndex);
+            if (_current is null && !TryTakeBatch()) return Dropped(header.InterfaceIndex);
             _current!.TryAppend(header, data, options, optionsBigEndian);
         }
         FramesWritten++;
@@ -88,8 +100,15 @@ public sealed class FrameProducer
     private void Publish()
     {
         FrameBatch batch = _current!;
-        _current = null;
         batch.InterfaceCount = Interfaces.Count;
+        if (_consume is not null)
+        {
+            // Consumed before the source goes on: the batch is free again at once.
+            _consume(batch);
+            batch.Clear();
+            return;
+        }
+        _current = null;
         // The channel holds as many batches as exist, so this never has to wait.
         if (!_full.TryWrite(batch)) throw new InvalidOperationException("the frame pipeline was closed while its source was running");
     }

@@ -593,15 +593,22 @@ public sealed class TapSource : IFrameSource, IDisposable
     {
         if (cgroupId == 0 || pid == 0)
             return default;
+        // A flood comes from one cgroup: the last answer spares a lookup per frame.
+        if (cgroupId == _lastCgroup)
+            return _lastContainer;
         if (!_containers.TryGetValue(cgroupId, out byte[]? id))
         {
             id = ContainerId.OfProcess(pid) is { } found ? System.Text.Encoding.UTF8.GetBytes(found) : [];
             _containers[cgroupId] = id;
         }
+        _lastCgroup = cgroupId;
+        _lastContainer = id;
         return id;
     }
 
     private readonly Dictionary<ulong, byte[]> _containers = [];
+    private ulong _lastCgroup;
+    private byte[] _lastContainer = [];
 
     /// <summary>The device's name, when it lives in this process's network namespace (names elsewhere are not ours to look up).</summary>
     internal ReadOnlySpan<byte> DeviceName(int ifindex, uint netns)

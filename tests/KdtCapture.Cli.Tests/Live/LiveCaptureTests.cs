@@ -166,6 +166,66 @@ public sealed class LiveCaptureTests
         Assert.Equal($"udp dst port {port}", idb.Filter?.Expression);
     }
 
+    /// <summary>A tap alone writing a file (its reader thread writes the file itself): a flood
+    /// stopped by a signal leaves a file tshark reads whole, every datagram sent is captured or
+    /// reported as dropped, and every frame carries the tap's comment, direction and skb.</summary>
+    [Theory]
+    [InlineData("INT")]
+    [InlineData("TERM")]
+    public void TapFloodStoppedBySignalLeavesValidFileAndAccountsForEveryDatagram(string signal)
+    {
+        LiveRequirements.Require();
+        Tool.Require("tshark");
+        using var dir = new TempDir();
+        int port = Traffic.FreePort();
+        using var kdt = Capturer.Kdt(["-i", "tp_btf/net_dev_queue", "-w", dir["t.pcapng"], $"udp dst port {port}"]);
+        kdt.WaitListening();
+        bool flooding = true;
+        long sent = 0;
+        var sender = new Thread(() =>
+        {
+            while (Volatile.Read(ref flooding))
+            {
+                Traffic.SendUdp(new IPEndPoint(IPAddress.Loopback, port), 200, "flood");
+                sent += 200;
+            }
+        });
+        sender.Start();
+        Thread.Sleep(500);
+        Volatile.Write(ref flooding, false);
+        sender.Join();
+        // Every datagram was queued to lo before the signal: the tap has seen them all.
+        kdt.Stop(signal);
+
+        Assert.True(kdt.ExitCode == 0, kdt.Stderr);
+        long captured = kdt.Statistic("packets captured");
+        Assert.True(captured > 0, kdt.Stderr);
+        Assert.Equal(sent, captured + kdt.Statistic("packets dropped by kernel"));
+        var tshark = Tool.Run("tshark", "-r", dir["t.pcapng"], "-T", "fields", "-E", "separator=|",
+            "-e", "udp.dstport", "-e", "frame.packet_flags_direction", "-e", "frame.packet_id", "-e", "frame.comment");
+        Assert.True(tshark.ExitCode == 0, tshark.ToString());
+        string[] lines = tshark.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(captured, lines.Length);
+        foreach (string line in lines)
+        {
+            string[] f = line.Split('|');
+            Assert.Equal(port.ToString(System.Globalization.CultureInfo.InvariantCulture), f[0]);
+            Assert.Equal("0x00000002", f[1]);
+            // The comment names the skb that epb_packetid holds, and the sending process.
+            ulong skb = ulong.Parse(f[2], System.Globalization.CultureInfo.InvariantCulture);
+            Assert.StartsWith($"net_dev_queue ", f[3], StringComparison.Ordinal);
+            Assert.Contains($"[{Environment.ProcessId}] ", f[3], StringComparison.Ordinal);
+            Assert.Contains($" skb=0x{skb:x} ", f[3], StringComparison.Ordinal);
+        }
+
+        using var reader = (PcapNgReader)CaptureReader.Open(dir["t.pcapng"]);
+        var blocks = reader.ReadAllBlocks().ToList();
+        Assert.Null(reader.Truncation);
+        InterfaceStatisticsBlock stats = Assert.Single(blocks.OfType<InterfaceStatisticsBlock>());
+        Assert.Equal((ulong)captured, stats.Delivered);
+        Assert.Equal("tp_btf/net_dev_queue", Assert.Single(blocks.OfType<InterfaceDescription>()).Name);
+    }
+
     [Fact]
     public void SeveralInterfacesGoToOneFileWithAnInterfaceBlockEach()
     {

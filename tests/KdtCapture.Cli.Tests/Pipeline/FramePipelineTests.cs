@@ -133,4 +133,61 @@ public sealed class FramePipelineTests
         Assert.True(other.Completed);
         Assert.True(failing.Completed);
     }
+    /// <summary>Sinks on the source's thread: every frame in order (one larger than a batch), each batch
+    /// consumed on the thread that wrote it, nothing dropped, even with a single small batch.</summary>
+    [Fact]
+    public void SinksOnTheSourceThreadGetEveryFrameOnThatThread()
+    {
+        int sourceThread = -1;
+        var threads = new HashSet<int>();
+        var source = new NumberedSource(20_000, n => n == 777 ? 1_500_000 : 5 + n % 1500,
+            n => { if (n == 0) sourceThread = Environment.CurrentManagedThreadId; });
+        var sink = new RecordingSink(() => threads.Add(Environment.CurrentManagedThreadId));
+        var result = FramePipeline.Run(source, [sink], TestContext.Current.CancellationToken,
+            new FramePipelineOptions { SinksOnSourceThread = true, DropWhenFull = true, BatchBytes = 64 * 1024, BatchFrames = 100 });
+        Assert.Null(result.SourceError);
+        Assert.False(result.Stopped);
+        Assert.True(sink.Completed);
+        Assert.Equal(Enumerable.Range(0, 20_000), sink.Numbers);
+        Assert.Equal(20_000, result.FramesDelivered);
+        Assert.Equal(0, result.Interfaces[0].DroppedInPipeline);
+        Assert.Equal([sourceThread], threads);
+    }
+
+    [Fact]
+    public void SinksOnTheSourceThreadSeeTheFramesBeforeASourceFailureOrAStop()
+    {
+        var failing = new NumberedSource(300, _ => 64, n => { if (n == 250) throw new CaptureFormatException("bad block"); });
+        var sink = new RecordingSink();
+        var options = new FramePipelineOptions { SinksOnSourceThread = true, BatchFrames = 16 };
+        var result = FramePipeline.Run(failing, [sink], TestContext.Current.CancellationToken, options);
+        Assert.IsType<CaptureFormatException>(result.SourceError);
+        Assert.Equal(Enumerable.Range(0, 251), sink.Numbers);
+        Assert.True(sink.Completed);
+
+        // A stop: the source returns at the token, what it wrote reaches the sink.
+        using var stop = new CancellationTokenSource();
+        var stopped = new NumberedSource(1_000_000, _ => 64, n => { if (n == 99) stop.Cancel(); });
+        var second = new RecordingSink();
+        result = FramePipeline.Run(stopped, [second], stop.Token, options);
+        Assert.True(result.Stopped);
+        Assert.Null(result.SourceError);
+        Assert.Equal(Enumerable.Range(0, 100), second.Numbers);
+        Assert.True(second.Completed);
+    }
+
+    [Fact]
+    public void SinkFailureOnTheSourceThreadStopsTheRunAndStillCompletesTheOtherSinks()
+    {
+        var failing = new RecordingSink(() => throw new IOException("disk full"));
+        var other = new RecordingSink();
+        int written = 0;
+        var source = new NumberedSource(1_000_000, _ => 64, _ => written++);
+        var e = Assert.Throws<IOException>(() => FramePipeline.Run(source, [failing, other], TestContext.Current.CancellationToken,
+            new FramePipelineOptions { SinksOnSourceThread = true, BatchFrames = 16 }));
+        Assert.Equal("disk full", e.Message);
+        Assert.True(other.Completed);
+        Assert.True(failing.Completed);
+        Assert.True(written <= 17, $"the source went on after the failure ({written} frames)");
+    }
 }
