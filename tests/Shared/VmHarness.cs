@@ -66,9 +66,10 @@ public static class VmHarness
     /// <summary>
     /// Runs COMMAND in a fresh guest with the given environment variables added, waiting at most
     /// <paramref name="timeout"/> for the command (the boot, some 20 s, comes on top).
+    /// <paramref name="cpus"/> sets the guest's vCPUs (KDT_VM_CPUS; default 2).
     /// </summary>
     public static VmResult Run(IReadOnlyList<string> command, TimeSpan timeout,
-        IReadOnlyDictionary<string, string>? environment, CancellationToken cancellationToken = default)
+        IReadOnlyDictionary<string, string>? environment, CancellationToken cancellationToken = default, int? cpus = null)
     {
         ArgumentOutOfRangeException.ThrowIfZero(command.Count);
         var seconds = Math.Max(1, (int)Math.Ceiling(timeout.TotalSeconds));
@@ -84,7 +85,7 @@ public static class VmHarness
         arguments.Add("--");
         arguments.AddRange(command);
         // The script powers the guest off at the timeout; this is the guard should the script hang.
-        return Execute(arguments, timeout + TimeSpan.FromSeconds(120), cancellationToken);
+        return Execute(arguments, timeout + TimeSpan.FromSeconds(120), cpus, cancellationToken);
     }
 
     /// <summary>The harness script: $KDT_VM_RUN, else tests/vm/run of the repository these tests come from.</summary>
@@ -122,7 +123,7 @@ public static class VmHarness
         var script = Script;
         if (!File.Exists(script))
             return (false, $"the VM harness script {script} is missing");
-        var result = Execute(["--check"], TimeSpan.FromMinutes(20), CancellationToken.None);
+        var result = Execute(["--check"], TimeSpan.FromMinutes(20), cpus: null, CancellationToken.None);
         if (result.ExitCode == 0)
             return (true, "");
         var reason = LastLine(result.Stderr);
@@ -137,7 +138,7 @@ public static class VmHarness
         return lines.Length == 0 ? "" : lines[^1];
     }
 
-    private static VmResult Execute(IReadOnlyList<string> arguments, TimeSpan limit, CancellationToken cancellationToken)
+    private static VmResult Execute(IReadOnlyList<string> arguments, TimeSpan limit, int? cpus, CancellationToken cancellationToken)
     {
         var start = new ProcessStartInfo(Script)
         {
@@ -146,6 +147,8 @@ public static class VmHarness
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        if (cpus is int n)
+            start.Environment["KDT_VM_CPUS"] = n.ToString(System.Globalization.CultureInfo.InvariantCulture);
         foreach (var argument in arguments)
             start.ArgumentList.Add(argument);
         var stopwatch = Stopwatch.StartNew();

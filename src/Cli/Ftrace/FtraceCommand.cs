@@ -240,24 +240,19 @@ internal static partial class FtraceCommand
         Process? child = null;
         try
         {
-            FtraceSession.Configure(dir, o.Record);
-            using var session = FtraceSession.Open(top, dir, scratch.FullName);
+            // The command starts (stopped) before the tracer is set up: its fork and exec do not
+            // run through the hooked functions, and with -F its pid filter is written before the tracer.
             if (o.Operands.Count > 0)
             {
-                child = StartStopped(o.Operands);
+                child = StartStopped(o.Operands, cancellationToken);
                 if (o.TraceCommandOnly)
                 {
-                    dir.Write("set_event_pid", child.Id.ToString(CultureInfo.InvariantCulture));
-                    if (dir.Exists("options/event-fork"))
-                        dir.Write("options/event-fork", "1");
-                    if (o.Record.Tracer is not null)
-                    {
-                        dir.Write("set_ftrace_pid", child.Id.ToString(CultureInfo.InvariantCulture));
-                        if (dir.Exists("options/function-fork"))
-                            dir.Write("options/function-fork", "1");
-                    }
+                    o.Record.Pids.Add(child.Id);
+                    o.Record.FollowForks = true;
                 }
             }
+            FtraceSession.Configure(dir, o.Record);
+            using var session = FtraceSession.Open(top, dir, scratch.FullName);
             dir.Write("tracing_on", "1");
             if (child is not null)
                 _ = Kill(child.Id, SigCont);
@@ -272,7 +267,8 @@ internal static partial class FtraceCommand
                     cancellationToken.WaitHandle.WaitOne(100);
             }
             dir.Write("tracing_on", "0");
-            session.Drain();
+            session.Finish();
+            FtraceSession.StopTracer(dir, o.Record);
             long overruns = Overruns(dir);
             session.WriteTraceDat(output);
             stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -310,8 +306,13 @@ internal static partial class FtraceCommand
         return total;
     }
 
-    /// <summary>Starts COMMAND stopped (its shell stops itself before exec), so tracing can be set on its pid before it runs.</summary>
-    private static Process StartStopped(List<string> command)
+    /// <summary>
+    /// Starts COMMAND stopped (its shell stops itself before exec), so tracing can be set on its
+    /// pid before it runs. Returns once the shell has stopped (or exited, or on cancellation):
+    /// a SIGCONT sent before the shell's own SIGSTOP would be lost and leave it stopped for good,
+    /// which is why there is no time limit here (under emulation the shell can take seconds to start).
+    /// </summary>
+    private static Process StartStopped(List<string> command, CancellationToken cancellationToken)
     {
         var start = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
         start.ArgumentList.Add("-c");
@@ -329,21 +330,23 @@ internal static partial class FtraceCommand
             throw new FtraceException($"cannot start /bin/sh for the command: {e.Message}");
         }
         string stat = $"/proc/{process.Id}/stat";
-        for (int i = 0; i < 500; i++)
+        do
         {
+            string text;
             try
             {
-                string text = File.ReadAllText(stat);
-                int close = text.LastIndexOf(')');
-                if (close > 0 && close + 2 < text.Length && text[close + 2] == 'T')
-                    return process;
+                text = File.ReadAllText(stat);
             }
             catch (IOException)
             {
-                break;
+                return process;
             }
-            Thread.Sleep(2);
+            // The state follows the command name, which may itself hold ')'.
+            int close = text.LastIndexOf(')');
+            if (close > 0 && close + 2 < text.Length && text[close + 2] is 'T' or 'Z' or 'X')
+                return process;
         }
+        while (!cancellationToken.WaitHandle.WaitOne(2));
         return process;
     }
 
@@ -394,9 +397,9 @@ internal static partial class FtraceCommand
         Process? child = null;
         try
         {
-            FtraceSession.Configure(dir, o.Record);
             if (o.Operands.Count > 0)
-                child = StartStopped(o.Operands);
+                child = StartStopped(o.Operands, cancellationToken);
+            FtraceSession.Configure(dir, o.Record);
             dir.Write("tracing_on", "1");
             if (child is not null)
                 _ = Kill(child.Id, SigCont);

@@ -12,6 +12,8 @@ public sealed class RecordOptions
     public string? Tracer { get; set; }
     /// <summary>-P: only these processes' events (set_event_pid, and set_ftrace_pid for tracers).</summary>
     public List<int> Pids { get; } = [];
+    /// <summary>-F: the children of <see cref="Pids"/> are traced too (options/event-fork, options/function-fork).</summary>
+    public bool FollowForks { get; set; }
     /// <summary>-l / -n: set_ftrace_filter and set_ftrace_notrace globs.</summary>
     public List<string> FunctionFilters { get; } = [];
     public List<string> NoTraceFilters { get; } = [];
@@ -65,18 +67,38 @@ public sealed partial class FtraceSession : IDisposable
     /// <summary>Opens the per-CPU binary pipes of <paramref name="directory"/>, buffering pages in <paramref name="scratch"/>.</summary>
     public static FtraceSession Open(TraceFs top, TraceFs directory, string scratch) => new(top, directory, scratch);
 
-    /// <summary>Applies <paramref name="options"/> to <paramref name="directory"/> (events, filters, tracer, pids, buffer size); tracing stays off.</summary>
+    /// <summary>
+    /// Applies <paramref name="options"/> to <paramref name="directory"/> (buffer size, pids, events,
+    /// function filters, tracer); tracing stays off. The order is trace-cmd's: everything that
+    /// narrows what is traced goes first and the tracer last, because the moment current_tracer
+    /// is written the kernel hooks every function the filters allow (with no filter yet, all of
+    /// them: tens of thousands patched and then called through the tracer).
+    /// </summary>
     public static void Configure(TraceFs directory, RecordOptions options)
     {
         directory.Write("tracing_on", "0");
+        if (options.Tracer is not null && !directory.Tracers().Contains(options.Tracer))
+        {
+            throw new FtraceException(options.Tracer.StartsWith("function", StringComparison.Ordinal)
+                ? $"this kernel offers no '{options.Tracer}' tracer (available: {string.Join(' ', directory.Tracers())}): trace events instead (-e SYSTEM:EVENT), or use a kernel built with CONFIG_FUNCTION_TRACER"
+                : $"no tracer '{options.Tracer}' (available: {string.Join(' ', directory.Tracers())})");
+        }
+        if (options.Tracer is null && options.FunctionFilters.Count + options.NoTraceFilters.Count + options.GraphFunctions.Count > 0)
+            throw new FtraceException("-l, -n and -g choose functions for a tracer: add -p function (or -p function_graph)");
         if (options.BufferSizeKb is int kb)
             directory.Write("buffer_size_kb", kb.ToString(CultureInfo.InvariantCulture));
         if (options.Pids.Count > 0)
         {
             string pids = string.Join(' ', options.Pids.Select(p => p.ToString(CultureInfo.InvariantCulture)));
             directory.Write("set_event_pid", pids);
+            if (options.FollowForks && directory.Exists("options/event-fork"))
+                directory.Write("options/event-fork", "1");
             if (options.Tracer is not null)
+            {
                 directory.Write("set_ftrace_pid", pids);
+                if (options.FollowForks && directory.Exists("options/function-fork"))
+                    directory.Write("options/function-fork", "1");
+            }
         }
         foreach (var (spec, filter) in options.Events)
         {
@@ -93,12 +115,6 @@ public sealed partial class FtraceSession : IDisposable
         }
         if (options.Tracer is not null)
         {
-            if (!directory.Tracers().Contains(options.Tracer))
-            {
-                throw new FtraceException(options.Tracer.StartsWith("function", StringComparison.Ordinal)
-                    ? $"this kernel offers no '{options.Tracer}' tracer (available: {string.Join(' ', directory.Tracers())}): trace events instead (-e SYSTEM:EVENT), or use a kernel built with CONFIG_FUNCTION_TRACER"
-                    : $"no tracer '{options.Tracer}' (available: {string.Join(' ', directory.Tracers())})");
-            }
             foreach (var f in options.FunctionFilters)
                 directory.Write("set_ftrace_filter", f + "\n", append: true);
             foreach (var f in options.NoTraceFilters)
@@ -107,10 +123,20 @@ public sealed partial class FtraceSession : IDisposable
                 directory.Write("set_graph_function", f + "\n", append: true);
             directory.Write("current_tracer", options.Tracer);
         }
-        else if (options.FunctionFilters.Count + options.NoTraceFilters.Count + options.GraphFunctions.Count > 0)
-        {
-            throw new FtraceException("-l, -n and -g choose functions for a tracer: add -p function (or -p function_graph)");
-        }
+    }
+
+    /// <summary>
+    /// Unhooks the tracer of a directory <see cref="Configure"/> set up, once its pages are read
+    /// and its pipes closed (<see cref="Finish"/>):
+    /// tracing off, then current_tracer nop, before anything else runs (gathering the metadata,
+    /// writing the trace.dat), which would otherwise go through every hooked function. The rest
+    /// (events, filters, pids) stays for <see cref="Metadata"/> and is cleared by <see cref="TraceFs.Reset"/>.
+    /// </summary>
+    public static void StopTracer(TraceFs directory, RecordOptions options)
+    {
+        directory.Write("tracing_on", "0");
+        if (options.Tracer is not null)
+            directory.Write("current_tracer", "nop");
     }
 
     /// <summary>SYSTEM:EVENT, SYSTEM/EVENT or EVENT alone (any system).</summary>
@@ -165,6 +191,17 @@ public sealed partial class FtraceSession : IDisposable
         }
         PagesRead += pages;
         return pages;
+    }
+
+    /// <summary>
+    /// Reads what the kernel still holds and closes the per-CPU pipes (the pages read stay for
+    /// <see cref="WriteTraceDat"/>): the kernel refuses to change the tracer (EBUSY) while a
+    /// trace_pipe_raw is open, so this comes before <see cref="StopTracer"/>.
+    /// </summary>
+    public void Finish()
+    {
+        Drain();
+        ClosePipes();
     }
 
     /// <summary>Collects what a trace.dat needs besides the pages: formats of the events enabled in the directory, kallsyms, command lines.</summary>
@@ -228,15 +265,21 @@ public sealed partial class FtraceSession : IDisposable
         TraceDatWriter.Write(output, meta, CpuFiles);
     }
 
-    public void Dispose()
+    private void ClosePipes()
     {
         for (int i = 0; i < _pipes.Length; i++)
         {
             if (_pipes[i] > 0)
                 Close(_pipes[i]);
             _pipes[i] = -1;
-            _outputs[i]?.Dispose();
         }
+    }
+
+    public void Dispose()
+    {
+        ClosePipes();
+        foreach (var output in _outputs)
+            output?.Dispose();
     }
 
     private const int ORdonly = 0, ONonblock = 0x800, OCloexec = 0x80000;
