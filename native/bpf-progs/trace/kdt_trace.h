@@ -7,6 +7,7 @@
 #include "kdt_bpf.h"
 
 #define TASK_COMM_LEN 16
+#define BPF_MAP_TYPE_STACK_TRACE 7
 
 static __u64 (*bpf_get_current_uid_gid)(void) = (void *)15;
 static long (*bpf_probe_read_user)(void *dst, __u32 size, const void *unsafe_ptr) = (void *)112;

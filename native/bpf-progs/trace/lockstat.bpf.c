@@ -4,7 +4,6 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define BPF_MAP_TYPE_STACK_TRACE 7
 #define MAX_STACK 16
 
 volatile const bool milliseconds = false;

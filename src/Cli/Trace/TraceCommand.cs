@@ -17,6 +17,8 @@ internal static class TraceCommand
     private const int OptPerThread = 1003;
     private const int OptDist = 1004;
     private const int OptCount = 1005;
+    private const int OptMinBlock = 1006;
+    private const int OptMaxBlock = 1007;
 
     private static readonly LongOption[] LongOptions =
     [
@@ -28,6 +30,8 @@ internal static class TraceCommand
         new("per-thread", false, OptPerThread),
         new("dist", false, OptDist),
         new("count", false, OptCount),
+        new("min-block", true, OptMinBlock),
+        new("max-block", true, OptMaxBlock),
     ];
 
     /// <summary>Options beyond the common ones, per tool (bcc's meaning for that tool).</summary>
@@ -44,6 +48,7 @@ internal static class TraceCommand
         ["tcpretrans"] = "lTi" + (char)OptCount,
         ["runqlat"] = "mPLTi" + (char)OptHeatmap,
         ["cpudist"] = "OmPLTi" + (char)OptHeatmap,
+        ["offcputime"] = "fT" + (char)OptMinBlock + (char)OptMaxBlock,
         ["biolatency"] = "mDFQTi" + (char)OptHeatmap,
         ["softirqs"] = "NTi" + (char)OptDist + (char)OptCount,
         ["hardirqs"] = "NTi" + (char)OptDist + (char)OptCount,
@@ -91,14 +96,15 @@ internal static class TraceCommand
     private static int RunTool(TraceTool tool, IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
     {
         string extra = Extra[tool.Name];
-        var getopt = new Getopt("p:t:c:Td:i:jhxPLme:ONlDFQ", LongOptions);
+        var getopt = new Getopt("p:t:c:Td:i:jhxPLme:ONlDFQf", LongOptions);
         var operands = new List<string>();
         int pid = 0, tid = 0, top = 10, errno = 0;
         string? comm = null, heatmap = null;
         TimeSpan? duration = null, interval = null;
         bool timestamps = false, json = false, x = false, perProcess = false, l = false, ms = false, perThread = false;
         bool offCpu = false, nanoseconds = false, dist = false, count = false, lossProbes = false;
-        bool perDisk = false, perFlags = false, queued = false;
+        bool perDisk = false, perFlags = false, queued = false, folded = false;
+        ulong minBlock = 1, maxBlock = ulong.MaxValue;
         try
         {
             foreach (var o in getopt.Parse(args, operands))
@@ -183,6 +189,15 @@ internal static class TraceCommand
                     case 'Q':
                         queued = true;
                         break;
+                    case 'f':
+                        folded = true;
+                        break;
+                    case OptMinBlock:
+                        minBlock = (ulong)PositiveInt(o.Argument!, "--min-block USECS");
+                        break;
+                    case OptMaxBlock:
+                        maxBlock = (ulong)PositiveInt(o.Argument!, "--max-block USECS");
+                        break;
                     case OptList:
                         return List(stdout);
                 }
@@ -215,6 +230,10 @@ internal static class TraceCommand
         }
         if (perProcess && l && tool.Name != "syscount")
             return Fail(stderr, $"{tool.Name}: -P and -L both choose the histograms: give one (per process or per thread)");
+        if (minBlock > maxBlock)
+            return Fail(stderr, $"{tool.Name}: --min-block {minBlock} is above --max-block {maxBlock}: no off-CPU time could be counted");
+        if (folded && json)
+            return Fail(stderr, $"{tool.Name}: -f and --json both choose the output: give one (folded lines or JSON)");
         if (perDisk && perFlags)
             return Fail(stderr, $"{tool.Name}: -D and -F both choose the histograms: give one (per disk or per flags)");
         if (dist && count)
@@ -248,6 +267,9 @@ internal static class TraceCommand
             PerDisk = perDisk,
             PerFlags = perFlags,
             Queued = queued,
+            Folded = folded,
+            MinBlockMicroseconds = minBlock,
+            MaxBlockMicroseconds = maxBlock,
         };
 
         string? why = TraceSupport.WhyNot(tool);
@@ -285,6 +307,8 @@ internal static class TraceCommand
         OptList => "--list",
         OptDist => "--dist",
         OptCount => "--count",
+        OptMinBlock => "--min-block",
+        OptMaxBlock => "--max-block",
         _ => "-" + (char)id,
     };
 

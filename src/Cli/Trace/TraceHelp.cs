@@ -26,6 +26,7 @@ internal static class TraceHelp
           tcpretrans  TCP retransmissions (and tail loss probes) per connection
           runqlat     run queue latency histogram
           cpudist     on-CPU (or off-CPU) time histogram
+          offcputime  off-CPU time per task and kernel stack (folded for flame graphs)
           biolatency  block device I/O latency histogram
           softirqs    time spent in each softirq vector
           hardirqs    time spent in each hard interrupt handler
@@ -261,6 +262,26 @@ internal static class TraceHelp
               kdt trace cpudist
               kdt trace cpudist -O -p 1234 -d 10
               kdt trace cpudist -m -P 5 3
+            """),
+        ["offcputime"] = ("[-f] [--min-block USECS] [--max-block USECS] [-T]",
+            """
+            Sums the time tasks spend off-CPU (blocked, or runnable but waiting) per task and
+            kernel stack, from sched_switch: the stack is where the task left the CPU (bcc's
+            offcputime -K; user stacks are not collected). Printed at the end, least time
+            first: the frames innermost first, then "-  COMM (TID)" and the total in µs; with
+            -f as folded lines for flamegraph.pl ("COMM;outermost;...;innermost USECS").
+            -p/-t/-c select the task that was off-CPU.
+            """,
+            """
+              -f              folded stacks, one line each, for flame graphs
+              --min-block N   count only stretches off-CPU of at least N µs (default 1)
+              --max-block N   count only stretches off-CPU of at most N µs
+              -T              time of day above the summary
+            """,
+            """
+              kdt trace offcputime -d 10
+              kdt trace offcputime -p 1234 -f -d 30 > out.folded
+              kdt trace offcputime -c nginx --min-block 1000 -d 5
             """),
         ["biolatency"] = ("[-m] [-D | -F] [-Q] [--heatmap FILE.svg] [-i SECONDS] [INTERVAL [COUNT]]",
             """

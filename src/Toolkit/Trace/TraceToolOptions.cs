@@ -76,6 +76,15 @@ public sealed record TraceToolOptions
     /// <summary>biolatency: measure from insertion into the queue instead of issue to the device (-Q).</summary>
     public bool Queued { get; init; }
 
+    /// <summary>offcputime: folded stacks for flame graphs (-f).</summary>
+    public bool Folded { get; init; }
+
+    /// <summary>offcputime: count only off-CPU stretches at least this long (µs; bcc's -m, default 1).</summary>
+    public ulong MinBlockMicroseconds { get; init; } = 1;
+
+    /// <summary>offcputime: count only off-CPU stretches at most this long (µs; bcc's -M).</summary>
+    public ulong MaxBlockMicroseconds { get; init; } = ulong.MaxValue;
+
     /// <summary>Called once every program is attached, before the first event is read.</summary>
     public Action? Ready { get; init; }
 }

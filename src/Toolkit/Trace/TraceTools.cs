@@ -18,6 +18,7 @@ public static class TraceTools
         new TcpRetrans(),
         new RunqLat(),
         new CpuDist(),
+        new OffCpuTime(),
         new BioLatency(),
         new SoftIrqs(),
         new HardIrqs(),
