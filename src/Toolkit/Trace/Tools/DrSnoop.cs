@@ -8,7 +8,7 @@ namespace KdtCapture.Toolkit.Trace.Tools;
 /// prints it (COMM PID LAT(ms) PAGES): direct reclaim when the system runs low, and, since a
 /// memory cgroup's limit is the common cause, memory cgroup reclaim too (KIND in the JSON).
 /// </summary>
-public sealed class DrSnoop : TraceTool
+public sealed class DrSnoop : EventTool
 {
     private const int RecordSize = 56;
 
@@ -19,19 +19,10 @@ public sealed class DrSnoop : TraceTool
     public override IReadOnlyList<string> Tracepoints { get; } =
         ["mm_vmscan_direct_reclaim_begin", "mm_vmscan_direct_reclaim_end", "mm_vmscan_memcg_reclaim_begin", "mm_vmscan_memcg_reclaim_end"];
 
-    public override bool IsSummary => false;
+    private protected override string? Header(TraceToolOptions options) =>
+        (options.Timestamps ? "TIME     " : "") + "COMM             PID     TID      LAT(ms) PAGES  KIND";
 
-    public override void Run(TraceToolOptions options, TextWriter output, TextWriter diagnostics, CancellationToken cancellationToken)
-    {
-        using var session = TraceSession.Open("drsnoop", options);
-        var state = new EventLineState(options, output);
-        if (!options.Json)
-            output.WriteLine((options.Timestamps ? "TIME     " : "") + "COMM             PID     TID      LAT(ms) PAGES  KIND");
-        session.Run(options, state, static (s, record) => OnEvent(s, record), null, output, cancellationToken);
-        session.ReportLost(diagnostics, Name);
-    }
-
-    private static void OnEvent(EventLineState s, ReadOnlySpan<byte> r)
+    private protected override void OnEvent(EventLineState s, ReadOnlySpan<byte> r)
     {
         if (r.Length < RecordSize)
             return;

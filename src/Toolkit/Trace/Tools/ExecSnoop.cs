@@ -5,7 +5,7 @@ using System.Text;
 namespace KdtCapture.Toolkit.Trace.Tools;
 
 /// <summary>execsnoop: new processes (execve/execveat) with their arguments, as bcc's execsnoop.</summary>
-public sealed class ExecSnoop : TraceTool
+public sealed class ExecSnoop : EventTool
 {
     private const int HeaderSize = 56;
 
@@ -15,25 +15,19 @@ public sealed class ExecSnoop : TraceTool
 
     public override IReadOnlyList<string> Tracepoints { get; } = ["sys_enter", "sys_exit"];
 
-    public override bool IsSummary => false;
-
     private sealed class State(TraceToolOptions options, TextWriter output) : EventLineState(options, output)
     {
         public readonly StringBuilder Args = new();
     }
 
-    public override void Run(TraceToolOptions options, TextWriter output, TextWriter diagnostics, CancellationToken cancellationToken)
-    {
-        using var session = TraceSession.Open("execsnoop", options);
-        var state = new State(options, output);
-        if (!options.Json)
-            output.WriteLine((options.Timestamps ? "TIME     " : "") + "PCOMM            PID    PPID   RET ARGS");
-        session.Run(options, state, static (s, record) => OnEvent(s, record), null, output, cancellationToken);
-        session.ReportLost(diagnostics, "execsnoop");
-    }
+    private protected override string? Header(TraceToolOptions options) =>
+        (options.Timestamps ? "TIME     " : "") + "PCOMM            PID    PPID   RET ARGS";
 
-    private static void OnEvent(State s, ReadOnlySpan<byte> r)
+    private protected override EventLineState CreateState(TraceToolOptions options, TextWriter output) => new State(options, output);
+
+    private protected override void OnEvent(EventLineState state, ReadOnlySpan<byte> r)
     {
+        var s = (State)state;
         if (r.Length < HeaderSize)
             return;
         int ret = BinaryPrimitives.ReadInt32LittleEndian(r[24..]);

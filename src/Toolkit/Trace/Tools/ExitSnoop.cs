@@ -4,7 +4,7 @@ using System.Globalization;
 namespace KdtCapture.Toolkit.Trace.Tools;
 
 /// <summary>exitsnoop: process exits with their age and exit status, as bcc's exitsnoop.</summary>
-public sealed class ExitSnoop : TraceTool
+public sealed class ExitSnoop : EventTool
 {
     public override string Name => "exitsnoop";
 
@@ -12,18 +12,11 @@ public sealed class ExitSnoop : TraceTool
 
     public override IReadOnlyList<string> Tracepoints { get; } = ["sched_process_exit"];
 
-    public override bool IsSummary => false;
+    private protected override string? Header(TraceToolOptions options) =>
+        (options.Timestamps ? "TIME     " : "") + "PCOMM            PID    PPID   TID    AGE(s)  EXIT_CODE";
 
-    public override void Run(TraceToolOptions options, TextWriter output, TextWriter diagnostics, CancellationToken cancellationToken)
-    {
-        using var session = TraceSession.Open("exitsnoop", options,
-            new Dictionary<string, byte[]> { ["per_thread"] = TraceSession.Flag(options.PerThread) });
-        var state = new EventLineState(options, output);
-        if (!options.Json)
-            output.WriteLine((options.Timestamps ? "TIME     " : "") + "PCOMM            PID    PPID   TID    AGE(s)  EXIT_CODE");
-        session.Run(options, state, static (s, record) => OnEvent(s, record), null, output, cancellationToken);
-        session.ReportLost(diagnostics, "exitsnoop");
-    }
+    private protected override Dictionary<string, byte[]>? Constants(TraceToolOptions options) =>
+        new() { ["per_thread"] = TraceSession.Flag(options.PerThread) };
 
     /// <summary>The kernel's exit_code word as bcc words it: "0", "code N", "signal N (NAME)[, core dumped]".</summary>
     public static string Describe(int exitCode)
@@ -48,7 +41,7 @@ public sealed class ExitSnoop : TraceTool
         _ => string.Create(CultureInfo.InvariantCulture, $"RT{signal - 34}"),
     };
 
-    private static void OnEvent(EventLineState s, ReadOnlySpan<byte> r)
+    private protected override void OnEvent(EventLineState s, ReadOnlySpan<byte> r)
     {
         if (r.Length < 48)
             return;

@@ -9,7 +9,7 @@ namespace KdtCapture.Toolkit.Trace.Tools;
 /// killer (its allocation failed); the pages are the victim's address space (total_vm), where
 /// bcc prints the OOM's page budget, which no tracepoint carries.
 /// </summary>
-public sealed class OomKill : TraceTool
+public sealed class OomKill : EventTool
 {
     private const int RecordSize = 64;
 
@@ -19,20 +19,11 @@ public sealed class OomKill : TraceTool
 
     public override IReadOnlyList<string> Tracepoints { get; } = ["mark_victim"];
 
-    public override bool IsSummary => false;
-
     // bcc's oomkill has no process filter: an OOM kill is rare and always worth seeing.
     public override bool SelectsProcesses => false;
 
-    public override void Run(TraceToolOptions options, TextWriter output, TextWriter diagnostics, CancellationToken cancellationToken)
-    {
-        using var session = TraceSession.Open("oomkill", options);
-        var state = new EventLineState(options, output);
-        if (!options.Json)
-            output.WriteLine("Tracing OOM kills... Ctrl-C to stop.");
-        session.Run(options, state, static (s, record) => OnEvent(s, record), null, output, cancellationToken);
-        session.ReportLost(diagnostics, Name);
-    }
+    private protected override string? Header(TraceToolOptions options) =>
+        "Tracing OOM kills... Ctrl-C to stop.";
 
     /// <summary>/proc/loadavg as bcc prints it (all of it, "0.10 0.20 0.30 1/234 5678").</summary>
     private static string LoadAverage()
@@ -47,7 +38,7 @@ public sealed class OomKill : TraceTool
         }
     }
 
-    private static void OnEvent(EventLineState s, ReadOnlySpan<byte> r)
+    private protected override void OnEvent(EventLineState s, ReadOnlySpan<byte> r)
     {
         if (r.Length < RecordSize)
             return;

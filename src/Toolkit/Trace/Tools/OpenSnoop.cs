@@ -4,7 +4,7 @@ using System.Globalization;
 namespace KdtCapture.Toolkit.Trace.Tools;
 
 /// <summary>opensnoop: open/openat/openat2 calls with path and result, as bcc's opensnoop.</summary>
-public sealed class OpenSnoop : TraceTool
+public sealed class OpenSnoop : EventTool
 {
     public override string Name => "opensnoop";
 
@@ -12,20 +12,13 @@ public sealed class OpenSnoop : TraceTool
 
     public override IReadOnlyList<string> Tracepoints { get; } = ["sys_enter", "sys_exit"];
 
-    public override bool IsSummary => false;
+    private protected override string? Header(TraceToolOptions options) =>
+        (options.Timestamps ? "TIME     " : "") + "PID    COMM               FD ERR PATH";
 
-    public override void Run(TraceToolOptions options, TextWriter output, TextWriter diagnostics, CancellationToken cancellationToken)
-    {
-        using var session = TraceSession.Open("opensnoop", options,
-            new Dictionary<string, byte[]> { ["failed_only"] = TraceSession.Flag(options.FailedOnly) });
-        var state = new EventLineState(options, output);
-        if (!options.Json)
-            output.WriteLine((options.Timestamps ? "TIME     " : "") + "PID    COMM               FD ERR PATH");
-        session.Run(options, state, static (s, record) => OnEvent(s, record), null, output, cancellationToken);
-        session.ReportLost(diagnostics, "opensnoop");
-    }
+    private protected override Dictionary<string, byte[]>? Constants(TraceToolOptions options) =>
+        new() { ["failed_only"] = TraceSession.Flag(options.FailedOnly) };
 
-    private static void OnEvent(EventLineState s, ReadOnlySpan<byte> r)
+    private protected override void OnEvent(EventLineState s, ReadOnlySpan<byte> r)
     {
         if (r.Length < 48)
             return;

@@ -11,7 +11,7 @@ namespace KdtCapture.Toolkit.Trace.Tools;
 /// kernel's <c>enum skb_drop_reason</c> (BTF) and the freeing function from /proc/kallsyms.
 /// bcc's tcpdrop prints the socket state and a stack where we print the reason and location.
 /// </summary>
-public sealed class TcpDrop : TraceTool
+public sealed class TcpDrop : EventTool
 {
     private const int RecordSize = 84;
 
@@ -20,8 +20,6 @@ public sealed class TcpDrop : TraceTool
     public override string Summary => "trace dropped TCP packets with the kernel's drop reason and location";
 
     public override IReadOnlyList<string> Tracepoints { get; } = ["kfree_skb"];
-
-    public override bool IsSummary => false;
 
     private sealed class State(TraceToolOptions options, TextWriter output) : EventLineState(options, output)
     {
@@ -61,18 +59,14 @@ public sealed class TcpDrop : TraceTool
         return text.ToString();
     }
 
-    public override void Run(TraceToolOptions options, TextWriter output, TextWriter diagnostics, CancellationToken cancellationToken)
-    {
-        using var session = TraceSession.Open("tcpdrop", options);
-        var state = new State(options, output);
-        if (!options.Json)
-            output.WriteLine("TIME     PID     IP SADDR:SPORT            > DADDR:DPORT            FLAGS      REASON                 LOCATION");
-        session.Run(options, state, static (s, record) => OnEvent(s, record), null, output, cancellationToken);
-        session.ReportLost(diagnostics, "tcpdrop");
-    }
+    private protected override string? Header(TraceToolOptions options) =>
+        "TIME     PID     IP SADDR:SPORT            > DADDR:DPORT            FLAGS      REASON                 LOCATION";
 
-    private static void OnEvent(State s, ReadOnlySpan<byte> r)
+    private protected override EventLineState CreateState(TraceToolOptions options, TextWriter output) => new State(options, output);
+
+    private protected override void OnEvent(EventLineState state, ReadOnlySpan<byte> r)
     {
+        var s = (State)state;
         if (r.Length < RecordSize)
             return;
         ulong ts = BinaryPrimitives.ReadUInt64LittleEndian(r);

@@ -10,7 +10,7 @@ namespace KdtCapture.Toolkit.Trace.Tools;
 /// retransmission and, with -l, "L>" for a tail loss probe; or with --count, retransmissions
 /// counted per connection and printed at the end (or every interval).
 /// </summary>
-public sealed class TcpRetrans : TraceTool
+public sealed class TcpRetrans : EventTool
 {
     private const int RecordSize = 68;
 
@@ -19,8 +19,6 @@ public sealed class TcpRetrans : TraceTool
     public override string Summary => "trace TCP retransmissions (and with -l tail loss probes) per connection";
 
     public override IReadOnlyList<string> Tracepoints { get; } = ["tcp_retransmit_skb"];
-
-    public override bool IsSummary => false;
 
     // Retransmissions go out from timers and softirqs, on behalf of no process.
     public override bool SelectsProcesses => false;
@@ -33,28 +31,35 @@ public sealed class TcpRetrans : TraceTool
         public readonly Dictionary<Flow, (ulong Retransmits, ulong LossProbes)> Counts = [];
     }
 
-    public override void Run(TraceToolOptions options, TextWriter output, TextWriter diagnostics, CancellationToken cancellationToken)
+    private protected override Dictionary<string, byte[]>? Constants(TraceToolOptions options) =>
+        new() { ["loss_probes"] = TraceSession.Flag(options.LossProbes) };
+
+    private protected override string? Header(TraceToolOptions options) => options.Count
+        ? "Tracing retransmits ... Hit Ctrl-C to end"
+        : "TIME     PID     IP LADDR:LPORT                                   T> RADDR:RPORT                                   STATE";
+
+    private protected override EventLineState CreateState(TraceToolOptions options, TextWriter output) => new State(options, output);
+
+    private protected override void OnInterval(EventLineState state)
     {
-        using var session = TraceSession.Open("tcpretrans", options,
-            new Dictionary<string, byte[]> { ["loss_probes"] = TraceSession.Flag(options.LossProbes) });
-        var state = new State(options, output);
-        if (!options.Json && !options.Count)
-            output.WriteLine("TIME     PID     IP LADDR:LPORT                                   T> RADDR:RPORT                                   STATE");
-        if (!options.Json && options.Count)
-            output.WriteLine("Tracing retransmits ... Hit Ctrl-C to end");
-        Action? onInterval = options.Count ? () => PrintCounts(state) : null;
-        session.Run(options, state, static (s, record) => OnEvent(s, record), onInterval, output, cancellationToken);
-        if (options.Count && (options.Interval is null || state.Counts.Count > 0))
-            PrintCounts(state);
-        session.ReportLost(diagnostics, Name);
+        if (state.Options.Count)
+            PrintCounts((State)state);
+    }
+
+    private protected override void Finish(EventLineState state)
+    {
+        var s = (State)state;
+        if (s.Options.Count && (s.Options.Interval is null || s.Counts.Count > 0))
+            PrintCounts(s);
     }
 
     /// <summary>An endpoint as bcc writes it: "10.0.0.1:80", "[::1]:80" for IPv6.</summary>
     public static string Endpoint(ushort family, string address, ushort port) =>
         family == 2 ? string.Create(CultureInfo.InvariantCulture, $"{address}:{port}") : string.Create(CultureInfo.InvariantCulture, $"[{address}]:{port}");
 
-    private static void OnEvent(State s, ReadOnlySpan<byte> r)
+    private protected override void OnEvent(EventLineState state, ReadOnlySpan<byte> r)
     {
+        var s = (State)state;
         if (r.Length < RecordSize)
             return;
         ulong ts = BinaryPrimitives.ReadUInt64LittleEndian(r);

@@ -9,7 +9,7 @@ namespace KdtCapture.Toolkit.Trace.Tools;
 /// per closed session with its owner, bytes and lifetime). -p/-t/-c select the process that
 /// changed the state (tcpstates, tcpconnect) or the owner of the session (tcplife).
 /// </summary>
-public sealed class TcpStates : TraceTool
+public sealed class TcpStates : EventTool
 {
     public enum Mode
     {
@@ -38,8 +38,6 @@ public sealed class TcpStates : TraceTool
 
     public override IReadOnlyList<string> Tracepoints { get; } = ["inet_sock_set_state"];
 
-    public override bool IsSummary => false;
-
     /// <summary>The kernel's TCP state names (include/net/tcp_states.h), as bcc prints them.</summary>
     public static string StateName(int state) => state switch
     {
@@ -49,35 +47,25 @@ public sealed class TcpStates : TraceTool
         _ => state.ToString(CultureInfo.InvariantCulture),
     };
 
-    private sealed class State(TcpStates tool, TraceToolOptions options, TextWriter output)
+    private sealed class State(Mode mode, TraceToolOptions options, TextWriter output) : EventLineState(options, output)
     {
-        public readonly Mode Mode = tool._mode;
-        public readonly TraceToolOptions Options = options;
-        public readonly TextWriter Output = output;
-        public readonly WallClock Clock = new();
-        public readonly JsonLines Json = new();
+        public readonly Mode Mode = mode;
     }
 
-    public override void Run(TraceToolOptions options, TextWriter output, TextWriter diagnostics, CancellationToken cancellationToken)
-    {
-        using var session = TraceSession.Open("tcpstates", options);
-        var state = new State(this, options, output);
-        if (!options.Json)
-        {
-            string time = options.Timestamps ? "TIME     " : "";
-            output.WriteLine(time + _mode switch
-            {
-                Mode.Connect => "PID    COMM         IP SADDR            DADDR            DPORT",
-                Mode.Life => "PID   COMM       LADDR           LPORT RADDR           RPORT TX_KB RX_KB MS",
-                _ => "SKADDR           C-PID C-COMM     LADDR           LPORT RADDR           RPORT OLDSTATE    -> NEWSTATE    MS",
-            });
-        }
-        session.Run(options, state, static (s, record) => OnEvent(s, record), null, output, cancellationToken);
-        session.ReportLost(diagnostics, Name);
-    }
+    private protected override string ObjectName => "tcpstates";
 
-    private static void OnEvent(State s, ReadOnlySpan<byte> r)
+    private protected override string? Header(TraceToolOptions options) => (options.Timestamps ? "TIME     " : "") + _mode switch
     {
+        Mode.Connect => "PID    COMM         IP SADDR            DADDR            DPORT",
+        Mode.Life => "PID   COMM       LADDR           LPORT RADDR           RPORT TX_KB RX_KB MS",
+        _ => "SKADDR           C-PID C-COMM     LADDR           LPORT RADDR           RPORT OLDSTATE    -> NEWSTATE    MS",
+    };
+
+    private protected override EventLineState CreateState(TraceToolOptions options, TextWriter output) => new State(_mode, options, output);
+
+    private protected override void OnEvent(EventLineState state, ReadOnlySpan<byte> r)
+    {
+        var s = (State)state;
         if (r.Length < RecordSize)
             return;
         int oldState = BinaryPrimitives.ReadInt32LittleEndian(r[60..]);
