@@ -24,11 +24,6 @@ struct request {
 	unsigned int cmd_flags;
 } __attribute__((preserve_access_index));
 
-struct hist_key {
-	__u32 id;
-	__u32 slot;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 10240);
@@ -39,7 +34,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
-	__type(key, struct hist_key);
+	__type(key, struct kdt_hist_key);
 	__type(value, __u64);
 } hist SEC(".maps");
 
@@ -70,8 +65,8 @@ SEC("tp_btf/block_rq_complete")
 int biolatency_complete(u64 *ctx)
 {
 	struct request *rq = (struct request *)ctx[0];
-	__u64 key = (__u64)rq, *ts = bpf_map_lookup_elem(&start, &key), delta, one = 1, *n;
-	struct hist_key hk = {};
+	__u64 key = (__u64)rq, *ts = bpf_map_lookup_elem(&start, &key), delta;
+	struct kdt_hist_key hk = {};
 
 	if (!ts)
 		return 0;
@@ -86,13 +81,6 @@ int biolatency_complete(u64 *ctx)
 		hk.id = rq->cmd_flags;
 	}
 	hk.slot = kdt_log2_slot(milliseconds ? delta / 1000000 : delta / 1000);
-	n = bpf_map_lookup_elem(&hist, &hk);
-	if (n)
-		__sync_fetch_and_add(n, 1);
-	else if (bpf_map_update_elem(&hist, &hk, &one, BPF_NOEXIST)) {
-		n = bpf_map_lookup_elem(&hist, &hk);
-		if (n)
-			__sync_fetch_and_add(n, 1);
-	}
+	kdt_map_add(&hist, &hk, 1);
 	return 0;
 }

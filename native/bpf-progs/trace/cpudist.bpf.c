@@ -8,11 +8,6 @@ volatile const __u32 per = 0;
 volatile const bool milliseconds = false;
 volatile const bool offcpu = false;
 
-struct hist_key {
-	__u32 id;
-	__u32 slot;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 10240);
@@ -23,15 +18,15 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 10240);
-	__type(key, struct hist_key);
+	__type(key, struct kdt_hist_key);
 	__type(value, __u64);
 } hist SEC(".maps");
 
 static __always_inline void count(struct task_struct *task, __u64 now)
 {
 	__u32 tid = task->pid;
-	struct hist_key key = {};
-	__u64 *start, delta, one = 1, *n;
+	struct kdt_hist_key key = {};
+	__u64 *start, delta;
 
 	start = bpf_map_lookup_elem(&since, &tid);
 	if (!start)
@@ -40,14 +35,7 @@ static __always_inline void count(struct task_struct *task, __u64 now)
 	bpf_map_delete_elem(&since, &tid);
 	key.slot = kdt_log2_slot(delta / (milliseconds ? 1000000 : 1000));
 	key.id = per == 1 ? (__u32)task->tgid : per == 2 ? tid : 0;
-	n = bpf_map_lookup_elem(&hist, &key);
-	if (n)
-		__sync_fetch_and_add(n, 1);
-	else if (bpf_map_update_elem(&hist, &key, &one, BPF_NOEXIST)) {
-		n = bpf_map_lookup_elem(&hist, &key);
-		if (n)
-			__sync_fetch_and_add(n, 1);
-	}
+	kdt_map_add(&hist, &key, 1);
 }
 
 SEC("tp_btf/sched_switch")

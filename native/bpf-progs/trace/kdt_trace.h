@@ -78,6 +78,28 @@ static __always_inline __u32 kdt_log2_slot(__u64 v)
 
 #define KDT_MAX_SLOTS 64
 
+/* The key of a `hist` map: which histogram (0, a pid, a disk...) and which log2 slot. */
+struct kdt_hist_key {
+	__u32 id;
+	__u32 slot;
+};
+
+/* Adds n to the u64 a hash map keeps under key, creating the entry when it is missing (if
+ * another CPU creates it first, the add goes to theirs). */
+static __always_inline void kdt_map_add(void *map, const void *key, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(map, key);
+
+	if (!v) {
+		if (!bpf_map_update_elem(map, key, &n, BPF_NOEXIST))
+			return;
+		v = bpf_map_lookup_elem(map, key);
+		if (!v)
+			return;
+	}
+	__sync_fetch_and_add(v, n);
+}
+
 /* ---- kernel structures the tools read ---- */
 
 struct pt_regs {

@@ -27,11 +27,6 @@ struct lock_stat {
 	__u64 max_ns;
 };
 
-struct hist_key {
-	__u32 id;
-	__u32 slot;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 10240);
@@ -56,7 +51,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
-	__type(key, struct hist_key);
+	__type(key, struct kdt_hist_key);
 	__type(value, __u64);
 } hist SEC(".maps");
 
@@ -83,9 +78,9 @@ int lockstat_end(u64 *ctx)
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct lock_key key = {};
 	struct lock_stat *st, zero = {};
-	struct hist_key hk = {};
+	struct kdt_hist_key hk = {};
 	struct wait_start *w;
-	__u64 delta, one = 1, *count;
+	__u64 delta;
 
 	w = bpf_map_lookup_elem(&waiting, &tid);
 	if (!w || w->lock != ctx[0])
@@ -109,13 +104,6 @@ int lockstat_end(u64 *ctx)
 		st->max_ns = delta;
 
 	hk.slot = kdt_log2_slot(delta / (milliseconds ? 1000000 : 1000));
-	count = bpf_map_lookup_elem(&hist, &hk);
-	if (count)
-		__sync_fetch_and_add(count, 1);
-	else if (bpf_map_update_elem(&hist, &hk, &one, BPF_NOEXIST)) {
-		count = bpf_map_lookup_elem(&hist, &hk);
-		if (count)
-			__sync_fetch_and_add(count, 1);
-	}
+	kdt_map_add(&hist, &hk, 1);
 	return 0;
 }

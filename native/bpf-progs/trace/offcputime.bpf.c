@@ -51,7 +51,7 @@ int offcputime_switch(u64 *ctx)
 {
 	struct task_struct *prev = (struct task_struct *)ctx[1];
 	struct task_struct *next = (struct task_struct *)ctx[2];
-	__u64 now = bpf_ktime_get_ns(), delta, *total;
+	__u64 now = bpf_ktime_get_ns(), delta;
 	struct offcpu_start *s, fresh = {};
 	__u32 tid = prev->pid;
 
@@ -68,13 +68,8 @@ int offcputime_switch(u64 *ctx)
 	if (!s)
 		return 0;
 	delta = (now - s->ts) / 1000;
-	if (delta >= min_block_us && delta <= max_block_us) {
-		total = bpf_map_lookup_elem(&counts, &s->key);
-		if (total)
-			__sync_fetch_and_add(total, delta);
-		else
-			bpf_map_update_elem(&counts, &s->key, &delta, BPF_NOEXIST);
-	}
+	if (delta >= min_block_us && delta <= max_block_us)
+		kdt_map_add(&counts, &s->key, delta);
 	bpf_map_delete_elem(&start, &tid);
 	return 0;
 }

@@ -9,11 +9,6 @@ char LICENSE[] SEC("license") = "GPL";
 volatile const __u32 per = 0;
 volatile const bool milliseconds = false;
 
-struct hist_key {
-	__u32 id;
-	__u32 slot;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 10240);
@@ -24,7 +19,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 10240);
-	__type(key, struct hist_key);
+	__type(key, struct kdt_hist_key);
 	__type(value, __u64);
 } hist SEC(".maps");
 
@@ -59,8 +54,8 @@ int runqlat_switch(u64 *ctx)
 	struct task_struct *prev = (struct task_struct *)ctx[1];
 	struct task_struct *next = (struct task_struct *)ctx[2];
 	unsigned int prev_state = (unsigned int)ctx[3];
-	struct hist_key key = {};
-	__u64 *start, delta, one = 1, *count;
+	struct kdt_hist_key key = {};
+	__u64 *start, delta;
 	__u32 tid;
 
 	/* A task preempted while runnable goes straight back on the run queue. */
@@ -77,14 +72,6 @@ int runqlat_switch(u64 *ctx)
 	if (key.slot >= KDT_MAX_SLOTS)
 		key.slot = KDT_MAX_SLOTS - 1;
 	key.id = per == 1 ? (__u32)next->tgid : per == 2 ? tid : 0;
-	count = bpf_map_lookup_elem(&hist, &key);
-	if (count)
-		__sync_fetch_and_add(count, 1);
-	else if (bpf_map_update_elem(&hist, &key, &one, BPF_NOEXIST)) {
-		/* another CPU created the bucket first */
-		count = bpf_map_lookup_elem(&hist, &key);
-		if (count)
-			__sync_fetch_and_add(count, 1);
-	}
+	kdt_map_add(&hist, &key, 1);
 	return 0;
 }
