@@ -20,7 +20,9 @@ internal sealed class Options
     public int FileRounds { get; private set; } = 7;
     public bool Taps { get; private set; } = true;
     public int TapPackets { get; private set; } = 200_000;
-    public int TapSize { get; private set; } = 64;
+    /// <summary>Payload sizes of part 6, one flood series each: small datagrams judge the overhead (the
+    /// per-packet cost dominates), large ones fill both captures' buffers several times faster.</summary>
+    public IReadOnlyList<int> TapSizes { get; private set; } = [64, 1400];
     public int TapRounds { get; private set; } = 7;
     /// <summary>Internal: this process is the Native AOT worker the main run started.</summary>
     public bool Worker { get; private set; }
@@ -49,7 +51,7 @@ internal sealed class Options
           --startup-runs N   timed runs per command (default 50)
           --file-rounds N    timed rounds of the file commands (default 7)
           --tap-packets N    datagrams per flood in part 6 (default 200000)
-          --tap-size N       UDP payload bytes per datagram (default 64)
+          --tap-size N[,N..] UDP payload bytes per datagram, a series per size (default 64,1400)
           --tap-rounds N     timed rounds of part 6 (default 7)
           --only LIST        comma-separated subset of: compile,filters,aot,startup,files,taps
           --quick            a short run for trying things out (not for reporting)
@@ -75,7 +77,16 @@ internal sealed class Options
                 case "--startup-runs": o.StartupRuns = Number(); break;
                 case "--file-rounds": o.FileRounds = Number(); break;
                 case "--tap-packets": o.TapPackets = Number(); break;
-                case "--tap-size": o.TapSize = Number(); break;
+                case "--tap-size":
+                {
+                    string list = Value();
+                    var sizes = new List<int>();
+                    foreach (string part in list.Split(','))
+                        sizes.Add(int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= 8 && n <= 65507
+                            ? n : throw new ArgumentException($"{a} takes payload sizes from 8 to 65507 bytes, comma-separated: {list}"));
+                    o.TapSizes = sizes;
+                    break;
+                }
                 case "--tap-rounds": o.TapRounds = Number(); break;
                 case "--repo": o.Repository = Value(); break;
                 case "--mix":

@@ -377,8 +377,9 @@ namespace KdtCapture.Benchmarks
         private void MeasureTaps(string kdt, string? sender, string repository)
         {
             string? tcpdump = FindTcpdump();
-            _out.WriteLine($"6. Taps: a UDP loopback flood of {options.TapPackets:N0} datagrams ({options.TapSize}-byte payload) from one thread, alone, under kdt and under tcpdump;");
-            _out.WriteLine($"   {options.TapRounds} timed rounds after 1 untimed, order alternating; both capture to a file and filter on the flood's port in the kernel");
+            _out.WriteLine($"6. Taps: a UDP loopback flood of {options.TapPackets:N0} datagrams from one thread, alone, under kdt and under tcpdump,");
+            _out.WriteLine($"   for each payload size ({string.Join(", ", options.TapSizes)} bytes): {options.TapRounds} timed rounds after 1 untimed, order alternating;");
+            _out.WriteLine("   both capture to a file and filter on the flood's port in the kernel");
             if (sender is null || tcpdump is null)
             {
                 string why = sender is null ? "needs root (BPF programs, AF_PACKET)" : "tcpdump is not installed";
@@ -387,9 +388,15 @@ namespace KdtCapture.Benchmarks
                 _out.WriteLine();
                 return;
             }
-            _out.WriteLine($"   load average before: {LoadAverage()}");
+            foreach (int size in options.TapSizes)
+                MeasureTapSize(kdt, tcpdump, sender, repository, size);
+        }
+
+        private void MeasureTapSize(string kdt, string tcpdump, string sender, string repository, int size)
+        {
+            _out.WriteLine($"   {size}-byte payloads; load average before: {LoadAverage()}");
             _out.Flush();
-            TapsBenchmark.Result r = TapsBenchmark.Measure(kdt, tcpdump, sender, repository, options.TapPackets, options.TapSize, options.TapRounds, _out);
+            TapsBenchmark.Result r = TapsBenchmark.Measure(kdt, tcpdump, sender, repository, options.TapPackets, size, options.TapRounds, _out);
             int rounds = r.Alone.Runs.Count;
             var kdtOverhead = new List<double>();
             var tcpdumpOverhead = new List<double>();
@@ -431,13 +438,13 @@ namespace KdtCapture.Benchmarks
                 (tcpdumpLost == 0 ? "   (tcpdump lost none at this rate either)" : ""));
             _out.WriteLine($"   load average after: {LoadAverage()}");
             _out.WriteLine();
-            _summary.Add(("tap capture: sender overhead kdt - tcpdump (points)", string.Create(Inv, $"{diff.Median * 100:+0.0;-0.0}"), "< 0", overheadMet));
+            _summary.Add(($"tap capture, {size} B: sender overhead kdt - tcpdump (points)", string.Create(Inv, $"{diff.Median * 100:+0.0;-0.0}"), "< 0", overheadMet));
             _summary.Add(("  (sender overhead: kdt, tcpdump)", string.Create(Inv, $"{Summary.Of(kdtOverhead).Median * 100:F0}% {Summary.Of(tcpdumpOverhead).Median * 100:F0}%"), "-", null));
-            _summary.Add(("tap capture: datagrams lost by kdt (tcpdump's in brackets)", $"{kdtLost:N0} ({tcpdumpLost:N0})", "0", lossMet));
+            _summary.Add(($"tap capture, {size} B: datagrams lost by kdt (tcpdump's in brackets)", $"{kdtLost:N0} ({tcpdumpLost:N0})", "0", lossMet));
             if (!overheadMet)
-                _missed.Add("taps-overhead");
+                _missed.Add($"taps-overhead-{size}");
             if (!lossMet)
-                _missed.Add("taps-loss");
+                _missed.Add($"taps-loss-{size}");
         }
 
         private static string RatioPercent(Summary s) => string.Create(Inv, $"{s.Median * 100,5:F1}% [{s.Min * 100:F0}..{s.Max * 100:F0}]");
