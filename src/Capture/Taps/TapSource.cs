@@ -7,6 +7,7 @@ using KdtCapture.Bpf.Maps;
 using KdtCapture.Bpf.Objects;
 using KdtCapture.Bpf.PerfEvents;
 using KdtCapture.Bpf.Programs;
+using KdtCapture.Bpf.Symbols;
 using KdtCapture.Capture.Pipeline;
 using KdtCapture.Filters;
 using KdtCapture.Filters.Cbpf;

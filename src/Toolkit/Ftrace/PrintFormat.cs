@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using KdtCapture.Bpf.Symbols;
 
 namespace KdtCapture.Toolkit.Ftrace;
 
@@ -58,7 +59,7 @@ public sealed class PrintFormat
     /// <summary>Formats <paramref name="record"/> (the event's bytes, common fields first).</summary>
     /// <exception cref="FormatException">An expression this evaluator does not know.</exception>
     /// <param name="strings">Kernel string constants by address (printk_formats), for %s of a const char * field.</param>
-    public void Format(StringBuilder output, EventFormat format, ReadOnlySpan<byte> record, ISymbolResolver? symbols, IReadOnlyDictionary<ulong, string>? strings = null)
+    public void Format(StringBuilder output, EventFormat format, ReadOnlySpan<byte> record, KernelSymbols? symbols, IReadOnlyDictionary<ulong, string>? strings = null)
     {
         var context = new Context(format, record.ToArray(), symbols) { Strings = strings };
         int arg = 0;
@@ -257,11 +258,11 @@ public sealed class PrintFormat
 
     private readonly record struct Value(long Int, string? Str = null, byte[]? Bytes = null, bool Unsigned = false);
 
-    private sealed class Context(EventFormat format, byte[] record, ISymbolResolver? symbols)
+    private sealed class Context(EventFormat format, byte[] record, KernelSymbols? symbols)
     {
         public EventFormat Format { get; } = format;
         public byte[] Record { get; } = record;
-        public ISymbolResolver? Symbols { get; } = symbols;
+        public KernelSymbols? Symbols { get; } = symbols;
         public IReadOnlyDictionary<ulong, string>? Strings { get; init; }
     }
 
@@ -811,10 +812,4 @@ public sealed class PrintFormat
             return (4, !unsigned);
         }
     }
-}
-
-/// <summary>Resolves kernel addresses to symbols (from /proc/kallsyms or a trace.dat's copy of it).</summary>
-public interface ISymbolResolver
-{
-    bool TryResolve(ulong address, out string name, out ulong offset);
 }

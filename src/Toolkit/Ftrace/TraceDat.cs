@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
+using KdtCapture.Bpf.Symbols;
 
 namespace KdtCapture.Toolkit.Ftrace;
 
@@ -35,7 +36,7 @@ public sealed class TraceDat
 
     /// <summary>Per CPU, the function names the report has seen calling each other (trace-cmd's function plugin state).</summary>
     internal Dictionary<int, List<string?>> FunctionStacks { get; } = [];
-    public Kallsyms? Symbols { get; private set; }
+    public KernelSymbols? Symbols { get; private set; }
     public string? Clock { get; private set; }
     public IReadOnlyDictionary<int, EventFormat> Formats => _formats;
 
@@ -94,7 +95,7 @@ public sealed class TraceDat
         ReadHeaders(r, name);
         ReadFtraceFormats(r);
         ReadEventFormats(r);
-        Symbols = Kallsyms.Parse(r.Text((int)r.U32()));
+        Symbols = KernelSymbols.Parse(r.Text((int)r.U32()), KernelSymbolKinds.All);
         ParsePrintkFormats(r.Text((int)r.U32()));
         ParseCommandLines(r.Text((int)r.U64()));
         CpuCount = (int)r.U32();
@@ -303,7 +304,7 @@ public sealed class TraceDat
                         ReadAt(r, BinaryPrimitives.ReadUInt64LittleEndian(data), ReadEventFormats);
                         break;
                     case 19: // KALLSYMS
-                        ReadAt(r, BinaryPrimitives.ReadUInt64LittleEndian(data), sub => Symbols = Kallsyms.Parse(sub.Text((int)sub.U32())));
+                        ReadAt(r, BinaryPrimitives.ReadUInt64LittleEndian(data), sub => Symbols = KernelSymbols.Parse(sub.Text((int)sub.U32()), KernelSymbolKinds.All));
                         break;
                     case 20: // PRINTK
                         ReadAt(r, BinaryPrimitives.ReadUInt64LittleEndian(data), sub => ParsePrintkFormats(sub.Text((int)sub.U32())));

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using KdtCapture.Bpf.Symbols;
 
 namespace KdtCapture.Toolkit.Ftrace;
 
@@ -135,7 +136,7 @@ public static class TraceReport
     }
 
     /// <summary>"hrtimer=0xADDR function=SYMBOL/0xOFFSET expires=NS softexpires=NS", as the hrtimer plugin prints it.</summary>
-    private static bool HrtimerStart(StringBuilder sb, EventFormat format, ReadOnlySpan<byte> data, ISymbolResolver? symbols)
+    private static bool HrtimerStart(StringBuilder sb, EventFormat format, ReadOnlySpan<byte> data, KernelSymbols? symbols)
     {
         var timer = format.Field("hrtimer");
         var function = format.Field("function");
@@ -202,11 +203,11 @@ public static class TraceReport
         stack[position] = name;
     }
 
-    private static string? Symbol(ISymbolResolver? symbols, ulong address)
+    private static string? Symbol(KernelSymbols? symbols, ulong address)
         => symbols?.TryResolve(address, out string name, out _) == true ? name : null;
 
     /// <summary>"hrtimer=0xADDR now=NS function=SYMBOL/0xOFFSET", as the hrtimer plugin prints it.</summary>
-    private static bool HrtimerExpireEntry(StringBuilder sb, EventFormat format, ReadOnlySpan<byte> data, ISymbolResolver? symbols)
+    private static bool HrtimerExpireEntry(StringBuilder sb, EventFormat format, ReadOnlySpan<byte> data, KernelSymbols? symbols)
     {
         var timer = format.Field("hrtimer");
         var now = format.Field("now");
@@ -218,7 +219,7 @@ public static class TraceReport
         return true;
     }
 
-    private static void Function(StringBuilder sb, ulong address, ISymbolResolver? symbols)
+    private static void Function(StringBuilder sb, ulong address, KernelSymbols? symbols)
     {
         if (symbols?.TryResolve(address, out string name, out ulong offset) == true)
             sb.Append(CultureInfo.InvariantCulture, $"{name}/0x{offset:x}");
@@ -227,7 +228,7 @@ public static class TraceReport
     }
 
     /// <summary>The kmem plugin's "(SYMBOL+0xOFFSET) " before the event's own text.</summary>
-    private static void CallSite(StringBuilder sb, EventFormat format, ReadOnlySpan<byte> data, ISymbolResolver? symbols)
+    private static void CallSite(StringBuilder sb, EventFormat format, ReadOnlySpan<byte> data, KernelSymbols? symbols)
     {
         if (format.Field("call_site") is { } site && symbols?.TryResolve((ulong)site.Integer(data), out string name, out ulong offset) == true)
             sb.Append(CultureInfo.InvariantCulture, $"({name}+0x{offset:x}) ");

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using KdtCapture.Bpf.Symbols;
 
 namespace KdtCapture.Toolkit.Trace.Tools;
 
@@ -20,7 +21,7 @@ public sealed class LockStat : HistogramTool
     public readonly record struct Row(ulong Lock, string Type, string Caller, ulong Count, ulong TotalNs, ulong MaxNs);
 
     private readonly Dictionary<(ulong Lock, string Caller, string Type), (ulong Count, ulong TotalNs, ulong MaxNs)> _rows = [];
-    private KernelSymbolTable? _symbols;
+    private KernelSymbols? _symbols;
 
     public override string Name => "lockstat";
 
@@ -76,7 +77,7 @@ public sealed class LockStat : HistogramTool
 
     private protected override void CollectExtra(TraceSession session, TraceToolOptions options)
     {
-        _symbols ??= KernelSymbolTable.Load();
+        _symbols ??= KernelSymbols.Load();
         var stacks = session.Object.Map("stacks");
         var frames = new byte[MaxStack * 8];
         var value = new byte[24];

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
+using KdtCapture.Bpf.Symbols;
 
 namespace KdtCapture.Toolkit.Trace.Tools;
 
@@ -46,14 +47,14 @@ public sealed class OffCpuTime : TraceTool
         });
         if (!options.Json && !options.Folded)
             output.WriteLine("Tracing off-CPU time (us) of all threads by kernel stack... Hit Ctrl-C to end.");
-        var symbols = KernelSymbolTable.Load();
+        var symbols = KernelSymbols.Load();
         var json = new JsonLines();
         session.Run<object?>(options, null, null, null, output, cancellationToken);
         output.Write(Format(Collect(session, symbols), options, DateTime.Now, json));
         output.Flush();
     }
 
-    private static List<Row> Collect(TraceSession session, KernelSymbolTable symbols)
+    private static List<Row> Collect(TraceSession session, KernelSymbols symbols)
     {
         var counts = session.Object.Map("counts");
         var stacks = session.Object.Map("stacks");

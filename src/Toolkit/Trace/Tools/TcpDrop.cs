@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 using KdtCapture.Bpf.Btf;
+using KdtCapture.Bpf.Symbols;
 using BtfData = KdtCapture.Bpf.Btf.Btf;
 
 namespace KdtCapture.Toolkit.Trace.Tools;
@@ -24,7 +25,7 @@ public sealed class TcpDrop : EventTool
     private sealed class State(TraceToolOptions options, TextWriter output) : EventLineState(options, output)
     {
         public readonly Dictionary<uint, string> Reasons = DropReasons();
-        public readonly KernelSymbolTable Symbols = KernelSymbolTable.Load();
+        public readonly KernelSymbols Symbols = KernelSymbols.Load();
     }
 
     /// <summary>The kernel's drop reasons by value, without the SKB_DROP_REASON_ prefix (as
