@@ -20,24 +20,8 @@ internal static partial class FtraceCommand
         public List<string> Operands = [];
     }
 
-    public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
-    {
-        using var stop = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            e.Cancel = true;
-            stop.Cancel();
-        };
-        Console.CancelKeyPress += onCancel;
-        try
-        {
-            return Run(args, stdout, stderr, stop.Token);
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
-        }
-    }
+    public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr) =>
+        Interrupt.Run(token => Run(args, stdout, stderr, token));
 
     public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {

@@ -36,24 +36,8 @@ internal static class PsiCommand
         public List<PsiTriggerSpec> Triggers = [];
     }
 
-    public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
-    {
-        using var stop = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            e.Cancel = true;
-            stop.Cancel();
-        };
-        Console.CancelKeyPress += onCancel;
-        try
-        {
-            return Run(args, stdout, stderr, stop.Token);
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
-        }
-    }
+    public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr) =>
+        Interrupt.Run(token => Run(args, stdout, stderr, token));
 
     /// <summary>As <see cref="Run(IReadOnlyList{string}, TextWriter, TextWriter)"/>, stopping (successfully) when <paramref name="cancellationToken"/> is cancelled.</summary>
     public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
