@@ -646,69 +646,7 @@ public sealed partial class PacketPrinter
             _o.Append(']');
             return;
         }
-        uint ngroups = U16(p, bp + 6);
-        _o.Append(", ");
-        _o.Append(ngroups);
-        _o.Append(" group record(s)");
-        if (_vflag == 0)
-            return;
-        uint group = 8;
-        for (uint i = 0; i < ngroups; i++)
-        {
-            if (len < group + 20)
-            {
-                _o.Append(" [invalid number of groups]");
-                return;
-            }
-            _o.Append(" [gaddr ");
-            Ip6(p, bp + (int)group + 4);
-            _o.Append(' ');
-            byte rtype = U8(p, bp + (int)group);
-            string? rname = rtype switch
-            {
-                1 => "is_in",
-                2 => "is_ex",
-                3 => "to_in",
-                4 => "to_ex",
-                5 => "allow",
-                6 => "block",
-                _ => null,
-            };
-            if (rname is not null)
-                _o.Append(rname);
-            else
-            {
-                _o.Append(" [v2-report-#");
-                _o.Append((uint)rtype);
-                _o.Append(']');
-            }
-            uint nsrcs = U16(p, bp + (int)group + 2);
-            if (len < group + 20 + nsrcs * 16)
-            {
-                _o.Append(" [invalid number of sources ");
-                _o.Append(nsrcs);
-                _o.Append(']');
-                return;
-            }
-            if (_vflag == 1)
-            {
-                _o.Append(", ");
-                _o.Append(nsrcs);
-                _o.Append(" source(s)");
-            }
-            else
-            {
-                _o.Append(" {");
-                for (uint j = 0; j < nsrcs; j++)
-                {
-                    _o.Append(' ');
-                    Ip6(p, bp + (int)(group + 20 + j * 16));
-                }
-                _o.Append(" }");
-            }
-            group += 20 + nsrcs * 16;
-            _o.Append(']');
-        }
+        GroupRecordsPrint(p, bp, len, 16, "v2-report");
     }
 
     private void Mldv2QueryPrint(ReadOnlySpan<byte> p, int bp, uint len)

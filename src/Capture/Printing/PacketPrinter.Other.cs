@@ -167,22 +167,33 @@ public sealed partial class PacketPrinter
             _o.Append(']');
             return;
         }
+        GroupRecordsPrint(p, bp, len, 4, "v3-report");
+    }
+
+    /// <summary>
+    /// The group records of an IGMPv3 report (RFC 3376 4.2) or an MLDv2 report (RFC 3810 5.2),
+    /// which differ only in the address length (4 or 16): type, aux length, source count,
+    /// group address, sources. <paramref name="unknownType"/> names a record type beyond 6.
+    /// </summary>
+    private void GroupRecordsPrint(ReadOnlySpan<byte> p, int bp, uint len, int addressLength, string unknownType)
+    {
         uint ngroups = U16(p, bp + 6);
         _o.Append(", ");
         _o.Append(ngroups);
         _o.Append(" group record(s)");
         if (_vflag == 0)
             return;
+        uint header = 4 + (uint)addressLength;
         uint group = 8;
         for (uint i = 0; i < ngroups; i++)
         {
-            if (len < group + 8)
+            if (len < group + header)
             {
                 _o.Append(" [invalid number of groups]");
                 return;
             }
             _o.Append(" [gaddr ");
-            Ip4(p, bp + (int)group + 4);
+            GroupAddress(p, bp + (int)group + 4, addressLength);
             _o.Append(' ');
             byte rtype = U8(p, bp + (int)group);
             string? rname = rtype switch
@@ -199,12 +210,14 @@ public sealed partial class PacketPrinter
                 _o.Append(rname);
             else
             {
-                _o.Append(" [v3-report-#");
+                _o.Append(" [");
+                _o.Append(unknownType);
+                _o.Append("-#");
                 _o.Append((uint)rtype);
                 _o.Append(']');
             }
             uint nsrcs = U16(p, bp + (int)group + 2);
-            if (len < group + 8 + (nsrcs << 2))
+            if (len < group + header + nsrcs * (uint)addressLength)
             {
                 _o.Append(" [invalid number of sources ");
                 _o.Append(nsrcs);
@@ -223,13 +236,21 @@ public sealed partial class PacketPrinter
                 for (uint j = 0; j < nsrcs; j++)
                 {
                     _o.Append(' ');
-                    Ip4(p, bp + (int)(group + 8 + (j << 2)));
+                    GroupAddress(p, bp + (int)(group + header + j * (uint)addressLength), addressLength);
                 }
                 _o.Append(" }");
             }
-            group += 8 + (nsrcs << 2);
+            group += header + nsrcs * (uint)addressLength;
             _o.Append(']');
         }
+    }
+
+    private void GroupAddress(ReadOnlySpan<byte> p, int at, int addressLength)
+    {
+        if (addressLength == 4)
+            Ip4(p, at);
+        else
+            Ip6(p, at);
     }
 
     // ---- GRE (RFC 2784, 2890; version 1 is PPTP's enhanced GRE, RFC 2637) ----
