@@ -24,6 +24,10 @@ public sealed class CaptureRotationOptions
     /// <summary>The clock for <see cref="RotateSeconds"/> and the names' time. Default: the system clock and time zone.</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 
+    /// <summary>Called with a file's path when rotation has closed it for the next one (not for the last
+    /// file, which is closed by disposing): tcpdump's <c>-z</c> runs its command here.</summary>
+    public Action<string>? FileRotated { get; init; }
+
     /// <summary>Options for each file (format, compression, byte order, statistics at close...).</summary>
     public CaptureWriterOptions? WriterOptions { get; init; }
 
@@ -176,6 +180,7 @@ public sealed class RotatingCaptureWriter : CaptureWriter
                 _openedAt = now;
                 _timeCount++;
                 CloseCurrent();
+                _rotation.FileRotated?.Invoke(CurrentPath);
                 if (_rotation.FileSizeLimit is null && _rotation.FileCount is int w && _timeCount >= w)
                 {
                     LimitReached = true;
@@ -189,6 +194,7 @@ public sealed class RotatingCaptureWriter : CaptureWriter
         if (_rotation.FileSizeLimit is long limit && _current.BytesWritten > limit)
         {
             CloseCurrent();
+            _rotation.FileRotated?.Invoke(CurrentPath);
             _sizeCount++;
             if (_rotation.FileCount is int w && _sizeCount >= w) _sizeCount = 0;
             _current = Open(MakeName(_sizeCount, _countDigits));

@@ -90,8 +90,25 @@ public sealed class LiveInterface : IDisposable
     private static LiveInterface Open(LibPcapLiveDevice device, LiveInterfaceOptions options)
     {
         string name = device.Name;
+        var warnings = new List<string>();
+        SharpPcap.TimestampType? timestampType = null;
+        if (options.TimestampType is { } typeName)
+        {
+            int value = LibPcap.TimestampTypeValue(typeName);
+            if (value < 0)
+                throw new LiveInterfaceException(name, $"invalid time stamp type {typeName}");
+            // libpcap sets a type the device lists (or "host" where it lists none) and warns otherwise.
+            IReadOnlyList<(string Name, string Description)> types = TimestampTypes(name);
+            bool settable = types.Count == 0 ? value == 0 : types.Any(t => LibPcap.TimestampTypeValue(t.Name) == value);
+            if (settable)
+                timestampType = (SharpPcap.TimestampType)value;
+            else
+                warnings.Add($"When trying to set timestamp type '{Marshal.PtrToStringUTF8(LibPcap.TimestampTypeName(value))}' on {name}: That type of time stamp is not supported by that device");
+        }
         var configuration = new DeviceConfiguration
         {
+            Monitor = options.MonitorMode ? MonitorMode.Active : null,
+            TimestampType = timestampType,
             Mode = options.Promiscuous ? DeviceModes.Promiscuous : DeviceModes.None,
             Snaplen = options.SnapLength,
             ReadTimeout = options.TimeoutMilliseconds,
@@ -110,7 +127,7 @@ public sealed class LiveInterface : IDisposable
             throw new LiveInterfaceException(name, ActivationError(name, (int)e.Error, libpcapText, e.Message), (int)e.Error);
         }
 
-        var live = new LiveInterface(device, name, options.NanosecondTimestamps, []);
+        var live = new LiveInterface(device, name, options.NanosecondTimestamps, warnings);
         try
         {
             live.Configure(options);
@@ -144,6 +161,24 @@ public sealed class LiveInterface : IDisposable
         }
         // One thread waits on every interface with poll(2); reads must then never block.
         _device.NonBlockingMode = true;
+    }
+
+    /// <summary>
+    /// The IPv4 network and netmask of a device, in host order, as pcap_lookupnet finds them (tcpdump's -f);
+    /// false with libpcap's reason when the device has none.
+    /// </summary>
+    public static unsafe bool TryLookupNetwork(string device, out uint network, out uint netmask, out string error)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        uint net = 0, mask = 0;
+        byte* errorBuffer = stackalloc byte[256];
+        errorBuffer[0] = 0;
+        bool ok = LibPcap.LookupNetwork(device, &net, &mask, errorBuffer) == 0;
+        // libpcap stores them as they are on the wire.
+        network = BitConverter.IsLittleEndian ? System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(net) : net;
+        netmask = BitConverter.IsLittleEndian ? System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(mask) : mask;
+        error = ok ? "" : Marshal.PtrToStringUTF8((nint)errorBuffer) ?? "pcap_lookupnet failed";
+        return ok;
     }
 
     /// <summary>

@@ -27,6 +27,13 @@ public sealed class LiveInterfaceOptions
     /// <summary>Nanosecond time stamps from the kernel (<c>--time-stamp-precision=nano</c>).</summary>
     public bool NanosecondTimestamps { get; init; }
 
+    /// <summary>Time stamp type by libpcap's name (<c>-j</c>: host, host_lowprec, host_hiprec, adapter, ...);
+    /// null: the device's default. One the device cannot set is a warning, as in tcpdump.</summary>
+    public string? TimestampType { get; init; }
+
+    /// <summary>Monitor (rfmon) mode on a Wi-Fi device (<c>-I</c>).</summary>
+    public bool MonitorMode { get; init; }
+
     /// <summary>Direction (<c>-Q</c>, the same values as libpcap's pcap_direction_t); null leaves libpcap's default (both).</summary>
     public CaptureDirection? Direction { get; init; }
 

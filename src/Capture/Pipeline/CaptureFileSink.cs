@@ -35,6 +35,7 @@ public sealed class CaptureFileSink : IFrameSink, IDisposable
                 RotateSeconds = rotation.RotateSeconds,
                 FileCount = rotation.FileCount,
                 Clock = rotation.Clock,
+                FileRotated = rotation.FileRotated,
                 WriterOptions = withStatistics,
             });
         _flushAfterBatch = flushAfterBatch;

@@ -762,7 +762,10 @@ public sealed partial class PacketPrinter
                 OtherSummary(proto == ProtoSctp ? "sctp" : "DCCP", length);
                 return;
             case 112:
-                VrrpPrint(p, bp, length, ip);
+                if (Options.PacketType == ForcedPacketType.Carp)
+                    CarpPrint(p, bp, length, ip);
+                else
+                    VrrpPrint(p, bp, length, ip);
                 return;
             case 88:
                 EigrpPrint(p, bp, length);

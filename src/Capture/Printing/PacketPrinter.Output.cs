@@ -363,6 +363,12 @@ public sealed partial class PacketPrinter
     private void Ip4(ReadOnlySpan<byte> p, int offset)
     {
         uint a = Bytes.U32(p, offset);
+        // -f: addresses outside the capture interface's network stay numbers.
+        if (Options.LocalNetwork is { } local && (a & local.Netmask) != local.Network)
+        {
+            AppendIp4(a);
+            return;
+        }
         if (_names?.Host4(a) is { } name)
         {
             _o.Append(name);

@@ -174,7 +174,7 @@ public sealed partial class PacketPrinter
 
         if (hlen > 20)
         {
-            switch (TcpOptionsPrint(p, tp, hlen - 20, length, rev, thseq, thack, ref ch))
+            switch (TcpOptionsPrint(p, tp, hlen - 20, length, rev, thseq, thack, ref ch, ip))
             {
                 case OptionsResult.Bad:
                     _o.Append("[bad opt]");
@@ -457,7 +457,7 @@ public sealed partial class PacketPrinter
     };
 
     private OptionsResult TcpOptionsPrint(ReadOnlySpan<byte> p, int tp, uint hlen, uint payloadLength, bool rev, uint thseq,
-        uint thack, ref char ch)
+        uint thack, ref char ch, in IpContext ip)
     {
         int cp = tp + 20;
         _o.Append(", options [");
@@ -563,9 +563,18 @@ public sealed partial class PacketPrinter
                     if (datalen > hlen) return OptionsResult.Bad;
                     if (!Has(p, cp, datalen)) return OptionsResult.Truncated;
                     _o.Append(' ');
-                    // tcpdump (built with libcrypto) cannot check without -M's secret and says why first.
-                    long payloadEnd = tp + (long)(U8(p, tp + 12) >> 4) * 4 + payloadLength;
-                    _o.Append(payloadEnd > p.Length ? "snaplen too short, " : "shared secret not supplied with -M, ");
+                    // tcpdump (built with libcrypto) checks with -M's secret, and says why when it cannot.
+                    int payload = tp + (U8(p, tp + 12) >> 4) * 4;
+                    string? cannot = payload + (long)payloadLength > p.Length ? "snaplen too short, "
+                        : Options.TcpSignatureSecret is null ? "shared secret not supplied with -M, "
+                        : ip.Version is not (4 or 6) ? "IP version not 4 or 6, " : null;
+                    if (cannot is null)
+                    {
+                        _o.Append(Internal.TcpSignature.Matches(ip.Packet, ip.Offset, ip.Version, p.Slice(tp, 20), p.Slice(payload, (int)payloadLength),
+                            Options.TcpSignatureSecret!, p.Slice(cp, 16)) ? "valid" : " (invalid)");
+                        break;
+                    }
+                    _o.Append(cannot);
                     _o.Append("can't check - ");
                     for (int i = 0; i < 16; i++)
                         _o.AppendHexByte(U8(p, cp + i));
@@ -722,6 +731,11 @@ public sealed partial class PacketPrinter
     /// </summary>
     private void TcpPayloadPrint(ReadOnlySpan<byte> p, int bp, uint length, ushort sport, ushort dport)
     {
+        if (Options.PacketType != ForcedPacketType.None)
+        {
+            ForcedTcpPrint(p, bp, length);
+            return;
+        }
         if (EitherPort(sport, dport, 23))
             return;
         if (EitherPort(sport, dport, 25))

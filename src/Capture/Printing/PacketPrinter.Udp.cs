@@ -99,6 +99,11 @@ public sealed partial class PacketPrinter
             return;
         }
 
+        if (Options.PacketType != ForcedPacketType.None)
+        {
+            ForcedUdpPrint(p, cp, length, sport, dport, ip);
+            return;
+        }
         UdpAddressesPrint(ip, sport, dport);
         if (!_qflag && Has(p, cp + 4, 4))
         {

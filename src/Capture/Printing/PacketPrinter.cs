@@ -59,7 +59,7 @@ public sealed partial class PacketPrinter
         _eflag = Options.LinkHeader;
         _qflag = Options.Quiet;
         if (!_numeric)
-            _names = new NameResolver(Options.ResolveHostsWithDns);
+            _names = new NameResolver(Options.ResolveHostsWithDns, Options.HostNamesWithoutDomain);
     }
 
     public PacketPrinterOptions Options { get; }

@@ -45,6 +45,34 @@ public enum HexDumpMode
 }
 
 /// <summary>
+/// tcpdump's <c>-T</c>: how UDP (and for some, TCP or IP protocol 112) payloads are decoded regardless of their ports.
+/// </summary>
+public enum ForcedPacketType
+{
+    None,
+    Vat,
+    Wb,
+    Rpc,
+    Rtp,
+    Rtcp,
+    Snmp,
+    Cnfp,
+    Tftp,
+    Aodv,
+    Carp,
+    Radius,
+    Zmtp1,
+    Vxlan,
+    Pgm,
+    PgmZmtp1,
+    Lmp,
+    Resp,
+    Ptp,
+    SomeIp,
+    Domain,
+}
+
+/// <summary>
 /// What <see cref="PacketPrinter"/> prints, mirroring tcpdump's printing options. The defaults are tcpdump's
 /// defaults (names resolved, time of day, one line per packet).
 /// </summary>
@@ -74,6 +102,21 @@ public sealed record PacketPrinterOptions
     /// gethostbyaddr does. Each new address may then block on the resolver, once (results are cached).
     /// </summary>
     public bool ResolveHostsWithDns { get; init; } = true;
+
+    /// <summary><c>-N</c>: print host names without their domain ("nic", not "nic.ddn.mil").</summary>
+    public bool HostNamesWithoutDomain { get; init; }
+
+    /// <summary>
+    /// <c>-f</c>: name only the IPv4 addresses of this network (both in host order, e.g. 0x0a000000 and
+    /// 0xff000000 for 10.0.0.0/8) and print "foreign" ones as numbers. Null: name every address.
+    /// </summary>
+    public (uint Network, uint Netmask)? LocalNetwork { get; init; }
+
+    /// <summary><c>-M</c>: the shared secret for checking TCP MD5 signature options (RFC 2385).</summary>
+    public string? TcpSignatureSecret { get; init; }
+
+    /// <summary><c>-T</c>: decode payloads as this protocol whatever their ports.</summary>
+    public ForcedPacketType PacketType { get; init; }
 
     /// <summary><c>-e</c>: print the link-layer header.</summary>
     public bool LinkHeader { get; init; }

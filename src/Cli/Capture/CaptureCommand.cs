@@ -163,6 +163,46 @@ internal static class CaptureCommand
                     case 'K':
                         settings.DontVerifyChecksums = true;
                         break;
+                    case 'N':
+                        settings.HostNamesWithoutDomain = true;
+                        break;
+                    case 'f':
+                        settings.ForeignNumeric = true;
+                        break;
+                    case 'T':
+                        if (KdtCapture.Capture.Printing.PacketPrinter.ParsePacketType(argument) is not { } packetType)
+                            return Fail(stderr, $"unknown packet type `{argument}'");
+                        settings.PacketType = packetType;
+                        break;
+                    case 'M':
+                        settings.TcpSignatureSecret = argument;
+                        break;
+                    case 'z':
+                        settings.PostRotateCommand = argument;
+                        break;
+                    case 'Z':
+                        settings.RelinquishUser = argument;
+                        break;
+                    case 'j':
+                        settings.TimestampType = argument;
+                        break;
+                    case 'I':
+                        settings.MonitorMode = true;
+                        break;
+                    case CaptureOptionTable.Print:
+                        settings.PrintWhileWriting = true;
+                        break;
+                    case 'm':
+                        // tcpdump built without libsmi (Debian's) says the same and goes on.
+                        stderr.WriteLine($"kdt: ignoring option `-m {argument}' (no libsmi support)");
+                        break;
+                    case 'E':
+                    case 'b':
+                    case 'H':
+                    case 'u':
+                        // They change how tcpdump decodes protocols this printer summarises: said, not silently dropped.
+                        stderr.WriteLine($"kdt: {PrinterOnlyOptionNote(option.Id)}");
+                        break;
                     case CaptureOptionTable.Micro:
                         settings.NanosecondPrecision = false;
                         break;
@@ -213,10 +253,14 @@ internal static class CaptureCommand
                     case 'J':
                         settings.ListTimestampTypes = true;
                         break;
-                    default:
-                        // The rest of tcpdump's options shape a live capture (or name resolution
-                        // details tcpdump itself ignores for files); this build does not capture live.
+                    case 'a':
+                        // tcpdump accepts -a and does nothing with it (name conversion it always does).
                         break;
+                    case CaptureOptionTable.FpType:
+                        stdout.WriteLine(FloatingPointCheck);
+                        return ExitCodes.Success;
+                    default:
+                        throw new InvalidOperationException($"option {option.Id} is in the table but not handled");
                 }
             }
         }
@@ -260,6 +304,11 @@ internal static class CaptureCommand
         if (settings.SelectsPackets && (settings.ReadFile is not null || settings.DumpCount > 0 || settings.ListLinkTypes))
             return Fail(stderr, "--pid, --comm, --cgroup, --netns and -- COMMAND select packets at kernel taps while capturing; leave them out with -r, -d and -L");
 
+        if (settings.ForeignNumeric && settings.ReadFile is not null)
+            return Fail(stderr, "-f can not be used with -V or -r");
+        if (settings.RelinquishUser is not null && (settings.Command is not null || settings.Interfaces.Exists(LooksLikeTapSpec)))
+            return Fail(stderr, $"-Z {settings.RelinquishUser}: kernel taps read their BPF maps until the capture ends, which needs CAP_BPF that user lacks; leave out -Z (kdt's capture files are created mode 0600)");
+
         if (settings.ReadFile is not null)
             return OfflineCapture.Run(settings, operands, stdout, stderr);
 
@@ -281,8 +330,9 @@ internal static class CaptureCommand
                 Optimize = settings.Optimize,
                 Snaplen = settings.Snaplen,
                 // tcpdump -d compiles with netmask 0, also with -i (measured): so "ip broadcast"
-                // compiles, testing for 0.0.0.0 and 255.255.255.255.
-                Netmask = 0,
+                // compiles, testing for 0.0.0.0 and 255.255.255.255. With -f, the interface's.
+                Netmask = settings.ForeignNumeric && settings.Interface is { } device && !LooksLikeTapSpec(device)
+                    ? LiveCapture.ForeignNetmask(device, stderr) : 0,
                 // A live Linux socket may hand the outer VLAN tag over as metadata, so libpcap
                 // makes "vlan" test it there; tcpdump -i compiles for such a socket.
                 KernelVlanTags = settings.Interface is not null && !LooksLikeTapSpec(settings.Interface),
@@ -470,6 +520,19 @@ internal static class CaptureCommand
         return -1;
     }
 
+    /// <summary>tcpdump's --fp-type: a fixed bit pattern read as a float, times 8, over 10^6, in single precision
+    /// (so the rounding of this machine's float arithmetic shows).</summary>
+    private static string FloatingPointCheck =>
+        (BitConverter.Int32BitsToSingle(0x4e93312d) * 8f / 1000000f).ToString("F3", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static string PrinterOnlyOptionNote(int option) => option switch
+    {
+        'E' => "-E decrypts ESP with the given security associations; kdt prints ESP headers only and does not decrypt (Wireshark/tshark can: esp.enable_encryption_decode with the ESP SA table)",
+        'b' => "-b prints BGP AS numbers in asdot notation; kdt summarises BGP (\"BGP\"), so it has no effect (tshark -V decodes BGP)",
+        'H' => "-H decodes 802.11s draft mesh headers; kdt's 802.11 printer does not decode mesh headers, so it has no effect (tshark -V does)",
+        _ => "-u prints undecoded NFS handles; kdt summarises NFS (request/reply and xid), so it has no effect (tshark -V decodes NFS)",
+    };
+
     internal static int Fail(TextWriter stderr, string message, int exitCode = ExitCodes.Failure)
     {
         stderr.WriteLine($"kdt: {message}");
@@ -495,7 +558,6 @@ internal sealed class CaptureSettings
     public bool ImmediateMode { get; set; }
     public bool ListInterfaces { get; set; }
     public bool ListLinkTypes { get; set; }
-    /// <summary>An option this build does not implement (-V, -J).</summary>
     /// <summary>-V: a file naming the capture files to read in turn.</summary>
     public string? FileList { get; set; }
     /// <summary>The files of -V after the first (which is <see cref="ReadFile"/>).</summary>
@@ -537,4 +599,24 @@ internal sealed class CaptureSettings
     public bool PacketNumbers { get; set; }
     public bool AbsoluteSequenceNumbers { get; set; }
     public bool DontVerifyChecksums { get; set; }
+    /// <summary>-N: host names without their domain.</summary>
+    public bool HostNamesWithoutDomain { get; set; }
+    /// <summary>-f: addresses outside the interface's network printed as numbers.</summary>
+    public bool ForeignNumeric { get; set; }
+    /// <summary>-T: payloads decoded as this protocol.</summary>
+    public KdtCapture.Capture.Printing.ForcedPacketType PacketType { get; set; }
+    /// <summary>-M: the secret for TCP MD5 signature options.</summary>
+    public string? TcpSignatureSecret { get; set; }
+    /// <summary>-z: run this command on each file -C/-G closes.</summary>
+    public string? PostRotateCommand { get; set; }
+    /// <summary>-Z: the user to become once the interfaces are open, before the output file is created.</summary>
+    public string? RelinquishUser { get; set; }
+    /// <summary>-j: libpcap's time stamp type name.</summary>
+    public string? TimestampType { get; set; }
+    /// <summary>-I: monitor mode.</summary>
+    public bool MonitorMode { get; set; }
+    /// <summary>--print: print packets while writing them with -w.</summary>
+    public bool PrintWhileWriting { get; set; }
+    /// <summary>-f's local network (host order), found from the first interface when the capture starts.</summary>
+    public (uint Network, uint Netmask)? LocalNetwork { get; set; }
 }

@@ -32,6 +32,10 @@ internal static class CaptureHelp
           -L                   list the link types of each -i (on stderr, as tcpdump)
           -J                   list the time stamp types of -i (on stderr, as tcpdump)
           -p                   not in promiscuous mode
+          -I                   monitor mode (Wi-Fi)      -j TYPE  time stamp type (see -J)
+          -f                   print addresses outside -i's network as numbers
+          -Z USER              become USER once the interfaces are open (the output file
+                               is created as USER); not with kernel taps
           -B KiB               kernel buffer size (default 2 MiB)
           -Q in|out|inout      only packets received / sent / both
           --pid PID, --comm NAME, --cgroup PATH, --netns PATH|NAME|INODE
@@ -77,6 +81,9 @@ internal static class CaptureHelp
           -G N                 start a new file every N seconds (FILE is strftime'd)
           -W N                 with -C: a ring of N files; with -G: stop after N files
           -U                   flush the output after every packet
+          -z CMD               run "CMD FILE" (at the lowest priority, not waited for)
+                               on each file -C/-G closes, e.g. -z gzip
+              --print          print the packets too while writing them with -w
         Printing:
           -n                   do not resolve addresses and ports to names
           -t, -tt, -ttt, -tttt, -ttttt
@@ -88,6 +95,12 @@ internal static class CaptureHelp
                                hex (and ASCII) of each packet (doubled: with link header)
           -#                   number the packets     -S  absolute TCP sequence numbers
           -K                   do not verify checksums -l  flush after every line
+          -N                   host names without their domain
+          -T TYPE              decode UDP payloads as TYPE whatever their ports: rtp, vat,
+                               domain, vxlan, ptp decoded; rtcp, snmp, tftp, radius, ...
+                               summarised; resp/domain for TCP, carp for IP protocol 112
+          -M SECRET            check TCP MD5 signature options (RFC 2385) with SECRET
+          -m, -E, -b, -H, -u   accepted; kdt says on stderr why they change nothing here
         Compiling:
           -d                   print the filter as readable instructions and stop
           -dd                  print it as a C array initializer

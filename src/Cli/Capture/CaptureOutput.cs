@@ -1,3 +1,5 @@
+using System.ComponentModel;
+using System.Diagnostics;
 using KdtCapture.Capture.Pipeline;
 using KdtCapture.Capture.Printing;
 using KdtCapture.PcapNg;
@@ -47,6 +49,7 @@ internal static class CaptureOutput
                     FileSizeLimit = settings.FileSizeLimit,
                     RotateSeconds = settings.RotateSeconds is > 0 ? settings.RotateSeconds : null,
                     FileCount = settings.FileCount,
+                    FileRotated = settings.PostRotateCommand is { } command ? file => RunPostRotateCommand(command, file, stderr) : null,
                 };
             }
             sink = new CaptureFileSink(path, options, rotation, flushAfterBatch: flushAfterBatch) { OnLimitReached = stop };
@@ -58,6 +61,37 @@ internal static class CaptureOutput
             return false;
         }
     }
+
+    /// <summary>
+    /// tcpdump's -z: COMMAND FILE for each file rotation has closed, started at the lowest priority and not
+    /// waited for, so the capture goes on while it runs (gzip, a copy elsewhere...).
+    /// </summary>
+    private static void RunPostRotateCommand(string command, string file, TextWriter stderr)
+    {
+        try
+        {
+            var start = new ProcessStartInfo(command) { UseShellExecute = false };
+            start.ArgumentList.Add(file);
+            using Process? process = Process.Start(start);
+            try
+            {
+                if (process is not null && !process.HasExited)
+                    process.PriorityClass = ProcessPriorityClass.Idle;
+            }
+            catch (Exception e) when (e is InvalidOperationException or Win32Exception)
+            {
+                // It ended before its priority could be lowered.
+            }
+        }
+        catch (Win32Exception e)
+        {
+            lock (stderr)
+                stderr.WriteLine($"kdt: -z {command} {file}: {e.Message}");
+        }
+    }
+
+    /// <summary>tcpdump's --print beside -w, and the printing it does without -w (never with --count).</summary>
+    public static bool Prints(CaptureSettings s) => (s.WriteFile is null || s.PrintWhileWriting) && !s.CountOnly;
 
     public static PacketPrinterOptions PrinterOptions(CaptureSettings s) => new()
     {
@@ -83,5 +117,9 @@ internal static class CaptureOutput
         AbsoluteTcpSequenceNumbers = s.AbsoluteSequenceNumbers,
         DontVerifyChecksums = s.DontVerifyChecksums,
         PacketNumbers = s.PacketNumbers,
+        HostNamesWithoutDomain = s.HostNamesWithoutDomain,
+        LocalNetwork = s.LocalNetwork,
+        TcpSignatureSecret = s.TcpSignatureSecret,
+        PacketType = s.PacketType,
     };
 }

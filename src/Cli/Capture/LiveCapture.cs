@@ -59,6 +59,8 @@ internal static class LiveCapture
             NanosecondTimestamps = settings.NanosecondPrecision,
             Direction = settings.Direction,
             LinkType = settings.LinkType,
+            TimestampType = settings.TimestampType,
+            MonitorMode = settings.MonitorMode,
         };
 
         var opened = new List<LiveInterface>();
@@ -80,6 +82,8 @@ internal static class LiveCapture
                     return CaptureCommand.Fail(stderr, "libpcap is not installed (apt-get install libpcap0.8)");
                 }
                 opened.Add(live);
+                foreach (string warning in live.Warnings)
+                    stderr.WriteLine($"kdt: WARNING: {warning}");
                 if (settings.ListLinkTypes)
                 {
                     InterfaceListing.WriteLinkTypes(stderr, live.Name, live.SupportedLinkTypes());
@@ -92,6 +96,20 @@ internal static class LiveCapture
 
             if (!CaptureCommand.TryGetExpression(settings, operands, out string expression, out string? expressionError))
                 return CaptureCommand.Fail(stderr, expressionError!);
+            uint netmask = 0;
+            if (settings.ForeignNumeric)
+            {
+                // tcpdump -f: the capture device's network decides which addresses are "local" (named); its
+                // netmask also serves the filter's "ip broadcast". Taps have no network of their own.
+                if (names.Count > 0)
+                {
+                    netmask = ForeignNetmask(names[0], stderr);
+                    if (LiveInterface.TryLookupNetwork(names[0], out uint network, out uint mask, out _))
+                        settings.LocalNetwork = (network, mask);
+                }
+                else
+                    stderr.WriteLine($"kdt: WARNING: foreign (-f) flag used but: {settings.Interfaces[0]}: a kernel tap has no network of its own, so every address is named");
+            }
             TapSource? taps = null;
             CommandCapture? command = null;
             if (tapSpecs.Count > 0)
@@ -132,7 +150,7 @@ internal static class LiveCapture
             try
             {
                 foreach (LiveInterface live in opened)
-                    live.SetFilter(Compile(expression, live, settings.Optimize));
+                    live.SetFilter(Compile(expression, live, settings.Optimize, netmask));
             }
             catch (FilterCompileException e)
             {
@@ -153,31 +171,49 @@ internal static class LiveCapture
         }
     }
 
+    /// <summary>
+    /// The netmask tcpdump -f compiles with: pcap_lookupnet's, which libpcap returns in network byte order and
+    /// tcpdump hands to pcap_compile as it is, so on little-endian machines "ip broadcast" tests the mask's bytes
+    /// reversed (measured: -f -i lo gives 0xffffff00 for 255.0.0.0). 0, with tcpdump's warning, when it has none.
+    /// </summary>
+    internal static uint ForeignNetmask(string device, TextWriter stderr)
+    {
+        if (!LiveInterface.TryLookupNetwork(device, out _, out uint mask, out string error))
+        {
+            stderr.WriteLine($"kdt: WARNING: foreign (-f) flag used but: {error}");
+            return 0;
+        }
+        return BitConverter.IsLittleEndian ? System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(mask) : mask;
+    }
+
     /// <summary>The filter as tcpdump compiles it for a live Linux socket (netmask 0 unless -f, VLAN tags as metadata).</summary>
-    internal static CbpfProgram Compile(string expression, LiveInterface live, bool optimize)
+    internal static CbpfProgram Compile(string expression, LiveInterface live, bool optimize, uint netmask = 0)
         => FilterCompiler.Compile(expression, live.LinkType, new FilterCompileOptions
         {
             Optimize = optimize,
             Snaplen = live.SnapLength,
-            Netmask = 0,
+            Netmask = netmask,
             KernelVlanTags = true,
         });
 
     private static int Capture(CaptureSettings settings, List<LiveInterface> interfaces, TapSource? taps, string expression, TextWriter stdout, TextWriter stderr,
         CommandCapture? command = null)
     {
-        bool printing = settings.WriteFile is null && !settings.CountOnly;
+        bool printing = CaptureOutput.Prints(settings);
         using var stop = new StopSignals();
         using var finish = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
         var sinks = new List<IFrameSink>();
         CaptureFileSink? fileSink = null;
+        // tcpdump -Z: the devices are open; the output file is created as the user.
+        if (settings.RelinquishUser is { } user && !Relinquish.TryBecome(user, stderr, out int dropFailure))
+            return dropFailure;
         if (settings.WriteFile is not null)
         {
             if (!CaptureOutput.TryOpenFile(settings, stderr, () => finish.Cancel(), flushAfterBatch: true, out fileSink, out int failure))
                 return failure;
             sinks.Add(fileSink!);
         }
-        else if (printing)
+        if (printing)
         {
             sinks.Add(new PrinterSink(stdout, CaptureOutput.PrinterOptions(settings), flushEachPacket: settings.LineBuffered || settings.PacketBuffered,
                 flushAfterBatch: true)
@@ -186,10 +222,8 @@ internal static class LiveCapture
                 Prefix = taps is null ? null : new TrackConsole(settings.TrackSkb).Prefix,
             });
         }
-        else
-        {
+        if (sinks.Count == 0)
             sinks.Add(new CountingSink());
-        }
 
         LiveInterfaceSource? live = interfaces.Count == 0 ? null : new LiveInterfaceSource(interfaces, expression)
         {
@@ -215,6 +249,10 @@ internal static class LiveCapture
             // losses are counted exactly). Bench part 6 measured the hand-over's wakeups and spins.
             buffering = new FramePipelineOptions { SinksOnSourceThread = true, BatchBytes = 1 << 20, BatchFrames = 8192 };
         }
+        // tcpdump -v -w without --print: "Got N" once a second, overwriting itself, while the file fills.
+        Timer? progress = settings.Verbosity > 0 && fileSink is not null && !printing
+            ? new Timer(_ => WriteProgress(stderr, fileSink.Writer), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1))
+            : null;
         FramePipelineResult result;
         try
         {
@@ -235,6 +273,13 @@ internal static class LiveCapture
         }
         finally
         {
+            if (progress is not null)
+            {
+                // Wait out a tick in flight, so "Got N" does not land inside the statistics.
+                using var stopped = new ManualResetEvent(false);
+                if (progress.Dispose(stopped))
+                    stopped.WaitOne();
+            }
             fileSink?.Dispose();
         }
 
@@ -276,6 +321,21 @@ internal static class LiveCapture
         if (undecided > 0)
             stderr.WriteLine($"{undecided} packets filtered in user space (the filter read paged bytes), {undecidedMatched} matched");
         return exit;
+    }
+
+    private static long _progressShown = -1;
+
+    /// <summary>tcpdump's print_packets_captured: the count so far, when it changed (and the first time).</summary>
+    private static void WriteProgress(TextWriter stderr, KdtCapture.PcapNg.CaptureWriter writer)
+    {
+        long n = writer.PacketsWritten;
+        if (n == Interlocked.Exchange(ref _progressShown, n))
+            return;
+        lock (stderr)
+        {
+            stderr.Write($"Got {n}\r");
+            stderr.Flush();
+        }
     }
 
     /// <summary>tcpdump's announcement, one "listening on" line per interface.</summary>

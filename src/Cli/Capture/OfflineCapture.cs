@@ -17,7 +17,7 @@ internal static class OfflineCapture
     {
         string path = settings.ReadFile!;
         bool toStdout = settings.WriteFile == "-";
-        bool printing = settings.WriteFile is null && !settings.CountOnly && settings.DumpCount == 0;
+        bool printing = CaptureOutput.Prints(settings) && settings.DumpCount == 0;
 
         if (!TryOpenInput(path, settings, printing, stderr, out CaptureFileSource? source, out int failure))
             return failure;
@@ -70,13 +70,15 @@ internal static class OfflineCapture
             var sinks = new List<IFrameSink>();
             CountingSink? counter = settings.CountOnly ? new CountingSink() : null;
             CaptureFileSink? fileSink = null;
+            if (settings.RelinquishUser is { } user && !Relinquish.TryBecome(user, stderr, out failure))
+                return failure;
             if (settings.WriteFile is not null)
             {
                 if (!CaptureOutput.TryOpenFile(settings, stderr, () => finish.Cancel(), flushAfterBatch: settings.PacketBuffered, out fileSink, out failure))
                     return failure;
                 sinks.Add(fileSink!);
             }
-            else if (printing)
+            if (printing)
             {
                 sinks.Add(new PrinterSink(stdout, CaptureOutput.PrinterOptions(settings), flushEachPacket: settings.LineBuffered,
                     flushAfterBatch: !Console.IsOutputRedirected));
@@ -261,7 +263,7 @@ internal static class OfflineCapture
             {
                 MaxFrames = settings.PacketCount,
                 // Printing shows pcapng comments only with -v; otherwise nobody reads the options.
-                KeepPacketOptions = !printing || settings.Verbosity > 0,
+                KeepPacketOptions = settings.WriteFile is not null || !printing || settings.Verbosity > 0,
                 // --count alone needs no packet bytes, only how many passed.
                 CarryFrameData = settings.WriteFile is not null || printing,
                 // stdin and named pipes may block between packets; regular files do not.

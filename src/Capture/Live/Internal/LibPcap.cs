@@ -98,6 +98,12 @@ internal static partial class LibPcap
     [LibraryImport(Library, EntryPoint = "pcap_tstamp_type_val_to_description")]
     public static partial nint TimestampTypeDescription(int type);
 
+    [LibraryImport(Library, EntryPoint = "pcap_tstamp_type_name_to_val", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int TimestampTypeValue(string name);
+
+    [LibraryImport(Library, EntryPoint = "pcap_lookupnet", StringMarshalling = StringMarshalling.Utf8)]
+    public static unsafe partial int LookupNetwork(string device, uint* network, uint* netmask, byte* errorBuffer);
+
     [LibraryImport(Library, EntryPoint = "pcap_close")]
     public static partial void Close(nint pcap);
 

@@ -12,6 +12,7 @@ namespace KdtCapture.Capture.Printing.Internal;
 internal sealed class NameResolver
 {
     private readonly bool _dns;
+    private readonly bool _withoutDomain;
     private Dictionary<int, string>? _tcpPorts;
     private Dictionary<int, string>? _udpPorts;
     private Dictionary<uint, string?>? _hosts4;
@@ -20,7 +21,21 @@ internal sealed class NameResolver
     private Dictionary<uint, string>? _etcHosts4;
     private Dictionary<UInt128, string>? _etcHosts6;
 
-    public NameResolver(bool useDns) => _dns = useDns;
+    /// <param name="useDns">Ask reverse DNS for addresses /etc/hosts does not name.</param>
+    /// <param name="withoutDomain">tcpdump's -N: keep a host name up to its first dot.</param>
+    public NameResolver(bool useDns, bool withoutDomain = false)
+    {
+        _dns = useDns;
+        _withoutDomain = withoutDomain;
+    }
+
+    private string? Shorten(string? name)
+    {
+        if (!_withoutDomain || name is null)
+            return name;
+        int dot = name.IndexOf('.');
+        return dot < 0 ? name : name[..dot];
+    }
 
     public string? TcpPort(ushort port)
     {
@@ -67,6 +82,7 @@ internal sealed class NameResolver
             BinaryPrimitives.WriteUInt32BigEndian(bytes, address);
             name = ReverseDns(new IPAddress(bytes));
         }
+        name = Shorten(name);
         _hosts4[address] = name;
         return name;
     }
@@ -83,6 +99,7 @@ internal sealed class NameResolver
             BinaryPrimitives.WriteUInt128BigEndian(bytes, address);
             name = ReverseDns(new IPAddress(bytes));
         }
+        name = Shorten(name);
         _hosts6[address] = name;
         return name;
     }
