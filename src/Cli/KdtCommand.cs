@@ -2,6 +2,7 @@ using KdtCapture.Cli.Btf;
 using KdtCapture.Cli.Capture;
 using KdtCapture.Cli.Extcap;
 using KdtCapture.Cli.Ftrace;
+using KdtCapture.Cli.Hotfix;
 using KdtCapture.Cli.Psi;
 using KdtCapture.Cli.Trace;
 
@@ -36,6 +37,8 @@ internal static class KdtCommand
                 return FtraceCommand.Run(rest, stdout, stderr);
             case "trace":
                 return TraceCommand.Run(rest, stdout, stderr);
+            case "hotfix":
+                return HotfixCommand.Run(rest, stdout, stderr);
             case "-h":
             case "--help":
                 stdout.Write(KdtHelp.Text);
@@ -59,6 +62,11 @@ internal static class KdtCommand
                 if (rest[0] == "ftrace")
                 {
                     stdout.Write(FtraceHelp.Text);
+                    return ExitCodes.Success;
+                }
+                if (rest[0] == "hotfix")
+                {
+                    stdout.Write(HotfixHelp.Text);
                     return ExitCodes.Success;
                 }
                 if (rest[0] == "psi")

@@ -16,6 +16,8 @@ internal static class KdtHelp
                      (kdt btf funcs GLOB --skb, kdt btf type NAME, kdt btf stats)
           ftrace     trace-cmd's workflow on tracefs: record events to trace.dat,
                      report (also trace-cmd's files), list, start/stop/extract, stream
+          hotfix     kpatch's workflow on livepatch: load/unload patch modules with
+                     the transition waited for, install for boot, list, info FILE.ko
           psi        pressure stall information for the system or a cgroup,
                      refreshed (-i) or as PSI trigger events (--trigger)
           trace      BPF tracing tools on tracepoints: execsnoop, opensnoop,
@@ -33,6 +35,7 @@ internal static class KdtHelp
           kdt capture --help
           kdt btf funcs 'ip_*' --skb
           kdt ftrace record -e sched:sched_switch -- sleep 1
+          kdt hotfix info livepatch-fix.ko
           kdt psi --trigger 'memory some 150ms 2s'
           kdt trace execsnoop -T
 
