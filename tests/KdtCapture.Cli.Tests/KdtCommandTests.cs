@@ -10,9 +10,12 @@ public class KdtCommandTests
         Assert.Equal(0, result.ExitCode);
         Assert.Equal("", result.Stderr);
         Assert.Contains("capture", result.Stdout, StringComparison.Ordinal);
-        Assert.Matches(@"(?m)^\s+trace\b", result.Stdout);
-        foreach (var notYet in new[] { "hotfix" })
-            Assert.DoesNotMatch($@"(?m)^\s+{notYet}\b", result.Stdout);
+        foreach (var command in new[] { "trace", "ftrace", "hotfix", "psi", "btf" })
+        {
+            Assert.Matches($@"(?m)^\s+{command}\b", result.Stdout);
+            Assert.Equal(0, Kdt.Run(command, "--help").ExitCode);
+        }
+        Assert.Equal(Kdt.Run("hotfix", "--help").Stdout, Kdt.Run("help", "hotfix").Stdout);
         Assert.Equal(result.Stdout, Kdt.Run("-h").Stdout);
         Assert.Equal(result.Stdout, Kdt.Run("help").Stdout);
     }

@@ -116,6 +116,7 @@ public sealed partial class Livepatcher(LivepatchOptions options, TextWriter log
             RemoveModule(name, quiet: true, cancellationToken);
 
         log.WriteLine($"loading patch module: {path}");
+        var since = Stopwatch.StartNew();
         for (int attempt = 1; ; attempt++)
         {
             int errno = KernelModules.Load(path);
@@ -127,13 +128,14 @@ public sealed partial class Livepatcher(LivepatchOptions options, TextWriter log
             log.WriteLine($"kdt hotfix: {KernelModules.Describe(errno)}, retrying in {s_retryInterval.TotalSeconds:F0} s ({attempt}/{MaxLoadAttempts - 1})...");
             if (cancellationToken.WaitHandle.WaitOne(s_retryInterval))
                 throw new HotfixException($"interrupted before {name} was loaded");
+            since.Restart();
         }
-        WaitOrRollBack(name, cancellationToken);
+        WaitOrRollBack(name, cancellationToken, since);
     }
 
-    private void WaitOrRollBack(string name, CancellationToken cancellationToken)
+    private void WaitOrRollBack(string name, CancellationToken cancellationToken, Stopwatch? since = null)
     {
-        if (WaitForTransition(name, cancellationToken))
+        if (WaitForTransition(name, cancellationToken, since))
             return;
         ShowStalled(name);
         log.WriteLine($"patch module {name} did not complete its transition, unloading...");
@@ -172,6 +174,7 @@ public sealed partial class Livepatcher(LivepatchOptions options, TextWriter log
             }
             throw new HotfixException($"no patch module {name} is loaded (kdt hotfix list shows the loaded ones)");
         }
+        var since = Stopwatch.StartNew();
         if (patch.Enabled)
         {
             log.WriteLine($"disabling patch module: {name}");
@@ -195,7 +198,7 @@ public sealed partial class Livepatcher(LivepatchOptions options, TextWriter log
                 }
             }
         }
-        if (!WaitForTransition(name, cancellationToken))
+        if (!WaitForTransition(name, cancellationToken, since))
         {
             ShowStalled(name);
             throw new HotfixException($"{name}'s transition to disabled did not finish (the tasks above): kdt hotfix signal, or kdt hotfix force {name}, then unload again");
@@ -204,11 +207,16 @@ public sealed partial class Livepatcher(LivepatchOptions options, TextWriter log
     }
 
     /// <summary>Waits while <paramref name="name"/> is in a transition, signalling stalled tasks once; false when it is still in one at the timeout (or on cancellation).</summary>
-    public bool WaitForTransition(string name, CancellationToken cancellationToken)
+    /// <param name="since">When the transition began (the load or the disable), for the times printed; default now.</param>
+    public bool WaitForTransition(string name, CancellationToken cancellationToken, Stopwatch? since = null)
     {
+        var clock = since ?? Stopwatch.StartNew();
         if (!_sysfs.InTransition(name))
+        {
+            // Already over (a quiet system switches every task within the kernel's first tries).
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"transition complete ({clock.Elapsed.TotalSeconds:F1} s)"));
             return true;
-        var clock = Stopwatch.StartNew();
+        }
         TimeSpan signalAfter = options.SignalAfter < options.Timeout ? options.SignalAfter : options.Timeout;
         bool signalled = false;
         var nextProgress = options.ProgressInterval;
