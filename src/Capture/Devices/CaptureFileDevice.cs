@@ -37,7 +37,7 @@ public sealed class CaptureFileDevice : ICaptureDevice
     private const int InfinitePacketCount = -1;
 
     private readonly string _name;
-    private readonly Lock _captureGate = new();
+    private readonly BackgroundCapture _background = new();
 
     private volatile OpenCaptureFile? _file;
     private volatile CaptureFileFilter? _filter;
@@ -46,10 +46,6 @@ public sealed class CaptureFileDevice : ICaptureDevice
     private SharpPcapResolution _resolution;
     private PacketDotNet.LinkLayers _linkType;
     private int _interfaceIndex;
-
-    private Task? _captureTask;
-    private CancellationTokenSource? _captureCancellation;
-    private volatile int _captureThreadId;
 
     /// <summary>A device for the capture file at <paramref name="captureFilename"/>; "-" reads
     /// standard input, as libpcap's pcap_open_offline does. Nothing is opened until <see cref="Open"/>.</summary>
@@ -157,16 +153,7 @@ public sealed class CaptureFileDevice : ICaptureDevice
 
     /// <summary>True from <see cref="StartCapture"/> until <see cref="StopCapture"/> (also after
     /// the file has ended, as with SharpPcap).</summary>
-    public bool Started
-    {
-        get
-        {
-            lock (_captureGate)
-            {
-                return _captureTask is not null;
-            }
-        }
-    }
+    public bool Started => _background.Started;
 
     /// <summary>How long <see cref="StopCapture"/> waits for the capture thread. Default 1 s.</summary>
     public TimeSpan StopCaptureTimeout { get; set; } = TimeSpan.FromSeconds(1);
@@ -282,44 +269,17 @@ public sealed class CaptureFileDevice : ICaptureDevice
     /// packet and <see cref="OnCaptureStopped"/> once when the file ends, fails or
     /// <see cref="StopCapture"/> is called. Does nothing if already started.</summary>
     /// <exception cref="DeviceNotReadyException">The device is not open, or no <see cref="OnPacketArrival"/> handler is set.</exception>
-    public void StartCapture()
+    public void StartCapture() => _background.Start(() =>
     {
-        lock (_captureGate)
-        {
-            if (_captureTask is not null)
-                return;
-            OpenCaptureFile file = OpenFile("Can't start capture, the pcap device is not opened.");
-            if (OnPacketArrival is null)
-                throw SharpPcapErrors.NotReady("No delegates assigned to OnPacketArrival, no where for captured packets to go.");
-            var cancellation = new CancellationTokenSource();
-            CancellationToken token = cancellation.Token;
-            _captureCancellation = cancellation;
-            // Not Task.Run(…, token): a capture cancelled before its thread starts must still
-            // report that it stopped.
-            _captureTask = Task.Factory.StartNew(() => CaptureLoop(file, InfinitePacketCount, token),
-                CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        }
-    }
+        OpenCaptureFile file = OpenFile("Can't start capture, the pcap device is not opened.");
+        if (OnPacketArrival is null)
+            throw SharpPcapErrors.NotReady("No delegates assigned to OnPacketArrival, no where for captured packets to go.");
+        return file;
+    }, (file, token) => CaptureLoop(file, InfinitePacketCount, token));
 
     /// <summary>Stops a background capture and waits up to <see cref="StopCaptureTimeout"/> for
     /// its thread (not at all when called from a packet handler on that thread).</summary>
-    public void StopCapture()
-    {
-        Task? task;
-        CancellationTokenSource? cancellation;
-        lock (_captureGate)
-        {
-            task = _captureTask;
-            cancellation = _captureCancellation;
-            _captureTask = null;
-            _captureCancellation = null;
-        }
-        if (task is null)
-            return;
-        cancellation!.Cancel();
-        if (Environment.CurrentManagedThreadId != _captureThreadId)
-            Task.WaitAny([task], StopCaptureTimeout);
-    }
+    public void StopCapture() => _background.Stop(StopCaptureTimeout);
 
     public override string ToString() => "capture file: " + _name;
 
@@ -330,7 +290,7 @@ public sealed class CaptureFileDevice : ICaptureDevice
         try
         {
             file.DangerousAddRef(ref added);
-            _captureThreadId = Environment.CurrentManagedThreadId;
+            _background.Enter();
             int remaining = packetCount;
             // IsClosed: a handler that closes the device ends the loop (the reference held here
             // keeps the reader alive until then).
@@ -354,7 +314,7 @@ public sealed class CaptureFileDevice : ICaptureDevice
         }
         finally
         {
-            _captureThreadId = 0;
+            _background.Leave();
             if (added)
                 file.DangerousRelease();
         }
@@ -374,30 +334,9 @@ public sealed class CaptureFileDevice : ICaptureDevice
         }
         _linkType = linkType;
         _interfaceIndex = packet.InterfaceIndex;
-        header = MakeHeader(packet);
+        header = PcapHeaders.Make(packet.Timestamp, packet.OriginalLength, (uint)packet.CapturedLength, _resolution);
         data = packet.Data.Span;
         return status;
-    }
-
-    /// <summary>The header libpcap would give: seconds and the fraction truncated to the
-    /// requested resolution, as a PosixTimeval built the way SharpPcap builds it (so values and
-    /// their text, e.g. "1186341404.189852000s" at ns, are identical).</summary>
-    private PcapHeader MakeHeader(in CapturePacket packet)
-    {
-        PacketTimestamp ts = packet.Timestamp;
-        long seconds = ts.UnixSeconds;
-        uint captured = (uint)packet.CapturedLength;
-        if (_resolution == SharpPcapResolution.Microsecond && seconds >= 0 && seconds <= uint.MaxValue)
-        {
-            // The (seconds, microseconds) constructor builds the same PosixTimeval in one allocation less.
-            return new PcapHeader((uint)seconds, ts.Microseconds, packet.OriginalLength, captured);
-        }
-        ulong fraction = _resolution == SharpPcapResolution.Nanosecond ? ts.Nanoseconds : ts.Microseconds;
-        return new PcapHeader(0, 0, packet.OriginalLength, captured)
-        {
-            // tv_sec is signed in libpcap; SharpPcap converts it to ulong as is.
-            Timeval = new PosixTimeval(unchecked((ulong)seconds), fraction, _resolution),
-        };
     }
 
     private OpenCaptureFile OpenFile(string notOpenMessage) =>

@@ -37,7 +37,7 @@ public sealed class KdtTapDevice : ICaptureDevice
 {
     private readonly TapSpec _spec;
     private readonly string _description;
-    private readonly Lock _gate = new();
+    private readonly BackgroundCapture _background = new();
 
     private IReadOnlyList<ResolvedTap>? _taps;
     private DeviceConfiguration? _configuration;
@@ -50,9 +50,6 @@ public sealed class KdtTapDevice : ICaptureDevice
     private readonly System.Collections.Concurrent.ConcurrentQueue<TapSession> _retired = new();
     private long _deliveredBefore;
 
-    private Task? _captureTask;
-    private CancellationTokenSource? _captureCancellation;
-    private volatile int _captureThreadId;
     private CancellationTokenSource? _syncCancellation;
 
     /// <summary>A device for the tap <paramref name="tapSpec"/> (<c>KIND/NAME[:N]</c>, as <c>kdt capture -i</c>
@@ -166,13 +163,7 @@ public sealed class KdtTapDevice : ICaptureDevice
 
     public event CaptureStoppedEventHandler? OnCaptureStopped;
 
-    public bool Started
-    {
-        get
-        {
-            lock (_gate) return _captureTask is not null;
-        }
-    }
+    public bool Started => _background.Started;
 
     /// <summary>How long <see cref="StopCapture"/> waits for the capture thread. Default 1 s.</summary>
     public TimeSpan StopCaptureTimeout { get; set; } = TimeSpan.FromSeconds(1);
@@ -352,42 +343,20 @@ public sealed class KdtTapDevice : ICaptureDevice
     /// <summary>Captures on a background thread, raising <see cref="OnPacketArrival"/> per packet, until
     /// <see cref="StopCapture"/>; then <see cref="OnCaptureStopped"/> once. Does nothing if already started.</summary>
     /// <exception cref="DeviceNotReadyException">The device is not open, or no <see cref="OnPacketArrival"/> handler is set.</exception>
-    public void StartCapture()
+    public void StartCapture() => _background.Start(() =>
     {
-        lock (_gate)
-        {
-            if (_captureTask is not null)
-                return;
-            ThrowIfNotOpen("Can't start capture, the pcap device is not opened.");
-            if (OnPacketArrival is null)
-                throw SharpPcapErrors.NotReady("No delegates assigned to OnPacketArrival, no where for captured packets to go.");
-            var cancellation = new CancellationTokenSource();
-            CancellationToken token = cancellation.Token;
-            _captureCancellation = cancellation;
-            _captureTask = Task.Factory.StartNew(() => CaptureLoop(-1, token),
-                CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        }
-    }
+        ThrowIfNotOpen("Can't start capture, the pcap device is not opened.");
+        if (OnPacketArrival is null)
+            throw SharpPcapErrors.NotReady("No delegates assigned to OnPacketArrival, no where for captured packets to go.");
+        return -1;
+    }, (packetCount, token) => CaptureLoop(packetCount, token));
 
     /// <summary>Stops a background capture (waiting up to <see cref="StopCaptureTimeout"/> for its
     /// thread, unless called from a packet handler) or a <see cref="Capture()"/> on another thread.</summary>
     public void StopCapture()
     {
         _syncCancellation?.Cancel();
-        Task? task;
-        CancellationTokenSource? cancellation;
-        lock (_gate)
-        {
-            task = _captureTask;
-            cancellation = _captureCancellation;
-            _captureTask = null;
-            _captureCancellation = null;
-        }
-        if (task is null)
-            return;
-        cancellation!.Cancel();
-        if (Environment.CurrentManagedThreadId != _captureThreadId)
-            Task.WaitAny([task], StopCaptureTimeout);
+        _background.Stop(StopCaptureTimeout);
     }
 
     /// <summary>
@@ -447,7 +416,7 @@ public sealed class KdtTapDevice : ICaptureDevice
     {
         var status = CaptureStoppedEventStatus.CompletedWithoutError;
         Interlocked.Increment(ref _consumers);
-        _captureThreadId = Environment.CurrentManagedThreadId;
+        _background.Enter();
         try
         {
             int remaining = packetCount;
@@ -481,7 +450,7 @@ public sealed class KdtTapDevice : ICaptureDevice
         }
         finally
         {
-            _captureThreadId = 0;
+            _background.Leave();
             LeaveReader();
         }
         OnCaptureStopped?.Invoke(this, status);
@@ -528,22 +497,8 @@ public sealed class KdtTapDevice : ICaptureDevice
         return false;
     }
 
-    private PacketCapture MakeCapture(Frame frame) => new(this, MakeHeader(frame), frame.Data);
-
-    /// <summary>The header libpcap would give: seconds and the fraction truncated to the requested resolution.</summary>
-    private PcapHeader MakeHeader(in Frame frame)
-    {
-        PacketTimestamp ts = frame.Timestamp;
-        long seconds = ts.UnixSeconds;
-        uint captured = (uint)frame.Data.Length;
-        if (_resolution == SharpPcapResolution.Microsecond && seconds >= 0 && seconds <= uint.MaxValue)
-            return new PcapHeader((uint)seconds, ts.Microseconds, frame.OriginalLength, captured);
-        ulong fraction = _resolution == SharpPcapResolution.Nanosecond ? ts.Nanoseconds : ts.Microseconds;
-        return new PcapHeader(0, 0, frame.OriginalLength, captured)
-        {
-            Timeval = new PosixTimeval(unchecked((ulong)seconds), fraction, _resolution),
-        };
-    }
+    private PacketCapture MakeCapture(Frame frame) =>
+        new(this, PcapHeaders.Make(frame.Timestamp, frame.OriginalLength, (uint)frame.Data.Length, _resolution), frame.Data);
 
     private void ThrowIfNotOpen(string notOpenMessage)
     {
