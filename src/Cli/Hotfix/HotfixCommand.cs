@@ -105,9 +105,14 @@ internal static class HotfixCommand
             switch (verb)
             {
                 case "load":
-                    foreach (var path in o.All ? installation.ModulesFor(Livepatcher.RunningRelease()) : o.Operands)
+                {
+                    var modules = o.All ? installation.ModulesFor(Livepatcher.RunningRelease()) : o.Operands;
+                    if (o.All && modules.Count == 0)
+                        stdout.WriteLine($"no patch is installed for {Livepatcher.RunningRelease()} ({installation.DirectoryFor(Livepatcher.RunningRelease())})");
+                    foreach (var path in modules)
                         patcher.Load(path, cancellationToken);
                     return ExitCodes.Success;
+                }
                 case "unload":
                     if (o.All)
                     {

@@ -116,6 +116,7 @@ public sealed partial class Livepatcher(LivepatchOptions options, TextWriter log
             RemoveModule(name, quiet: true, cancellationToken);
 
         log.WriteLine($"loading patch module: {path}");
+        log.Flush();
         var since = Stopwatch.StartNew();
         for (int attempt = 1; ; attempt++)
         {
