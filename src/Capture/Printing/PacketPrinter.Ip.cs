@@ -450,7 +450,7 @@ public sealed partial class PacketPrinter
                     length -= (uint)advance;
                     continue;
                 case 50:
-                    EspPrint(p, off, length);
+                    EspPrint(p, off, length, ip, fragmented);
                     return;
                 case ProtoTcp:
                     TcpPrint(p, off, length, ip, fragmented);
@@ -564,7 +564,7 @@ public sealed partial class PacketPrinter
         return hdrLen;
     }
 
-    private void EspPrint(ReadOnlySpan<byte> p, int off, uint length)
+    private void EspPrint(ReadOnlySpan<byte> p, int off, uint length, IpContext ip, bool fragmented)
     {
         _proto = "esp";
         if (off + 8 >= p.Length)
@@ -572,12 +572,83 @@ public sealed partial class PacketPrinter
             PrintTruncated();
             return;
         }
+        uint spi = U32(p, off);
         _o.Append("ESP(spi=0x");
-        _o.AppendHex(U32(p, off), 8);
+        _o.AppendHex(spi, 8);
         _o.Append(",seq=0x");
         _o.AppendHex(U32(p, off + 4));
         _o.Append("), length ");
         _o.Append(length);
+        if (Options.EspSecrets is null)
+            return;
+        // -E: tcpdump's esp_print decrypts with the matching association and prints what was inside.
+        _espSecrets ??= Internal.EspSecrets.Parse(Options.EspSecrets);
+        ReadOnlySpan<byte> header = ip.Packet;
+        Internal.EspAssociation? sa;
+        if (ip.Version == 6)
+        {
+            if (U16(header, ip.Offset + 4) == 0)
+                return; // jumbograms are not decrypted
+            sa = _espSecrets.Find(spi, header.Slice(ip.Offset + 24, 16));
+        }
+        else
+        {
+            if (fragmented)
+                return; // the padding and next header are in the last fragment
+            sa = _espSecrets.Find(spi, header.Slice(ip.Offset + 16, 4));
+        }
+        if (sa is null)
+            return;
+        int iv = off + 8;
+        int ct = iv + sa.IvLength;
+        int end = p.Length;
+        if (end - ct < sa.AuthLength)
+        {
+            PrintTruncated();
+            return;
+        }
+        end -= sa.AuthLength;
+        int payloadLength = end - ct;
+        if (payloadLength <= 0 || payloadLength % sa.BlockSize != 0)
+            return; // tcpdump warns that the ciphertext is not whole blocks and prints no more
+        byte[] plain = System.Buffers.ArrayPool<byte>.Shared.Rent(payloadLength);
+        try
+        {
+            Span<byte> pt = plain.AsSpan(0, payloadLength);
+            sa.Decrypt(p.Slice(iv, sa.IvLength), p.Slice(ct, payloadLength), pt);
+            int padLength = pt[payloadLength - 2];
+            if (padLength + 2 > payloadLength)
+            {
+                PrintTruncated();
+                return;
+            }
+            byte nextHeader = pt[payloadLength - 1];
+            _o.Append(": ");
+            int inner = payloadLength - (padLength + 2);
+            IpDemux(pt[..inner], 0, (uint)inner, ip, fragmented, nextHeader);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(plain);
+        }
+    }
+
+    private Internal.EspSecrets? _espSecrets;
+
+    /// <summary>
+    /// Checks a <c>-E</c> argument before capturing: the warnings tcpdump would give for entries it leaves
+    /// out (an unknown cipher, a bad address); an unreadable secrets file throws <see cref="ArgumentException"/>.
+    /// </summary>
+    public static IReadOnlyList<string> CheckEspSecrets(string text)
+    {
+        try
+        {
+            return Internal.EspSecrets.Parse(text).Warnings;
+        }
+        catch (Internal.EspSecretsException e)
+        {
+            throw new ArgumentException(e.Message, nameof(text), e);
+        }
     }
 
     // ---- IPv6 ----

@@ -115,6 +115,12 @@ public sealed record PacketPrinterOptions
     /// <summary><c>-M</c>: the shared secret for checking TCP MD5 signature options (RFC 2385).</summary>
     public string? TcpSignatureSecret { get; init; }
 
+    /// <summary>
+    /// <c>-E</c>: ESP security associations to decrypt with ("spi@address algo:secret,...", "algo:secret" for
+    /// any, or "file NAME"); see <see cref="PacketPrinter.CheckEspSecrets"/>.
+    /// </summary>
+    public string? EspSecrets { get; init; }
+
     /// <summary><c>-T</c>: decode payloads as this protocol whatever their ports.</summary>
     public ForcedPacketType PacketType { get; init; }
 

@@ -197,6 +197,17 @@ internal static class CaptureCommand
                         stderr.WriteLine($"kdt: ignoring option `-m {argument}' (no libsmi support)");
                         break;
                     case 'E':
+                        try
+                        {
+                            foreach (string warning in KdtCapture.Capture.Printing.PacketPrinter.CheckEspSecrets(argument))
+                                stderr.WriteLine($"kdt: WARNING: {warning}");
+                        }
+                        catch (ArgumentException e)
+                        {
+                            return Fail(stderr, e.Message);
+                        }
+                        settings.EspSecrets = argument;
+                        break;
                     case 'b':
                     case 'H':
                     case 'u':
@@ -527,7 +538,6 @@ internal static class CaptureCommand
 
     private static string PrinterOnlyOptionNote(int option) => option switch
     {
-        'E' => "-E decrypts ESP with the given security associations; kdt prints ESP headers only and does not decrypt (Wireshark/tshark can: esp.enable_encryption_decode with the ESP SA table)",
         'b' => "-b prints BGP AS numbers in asdot notation; kdt summarises BGP (\"BGP\"), so it has no effect (tshark -V decodes BGP)",
         'H' => "-H decodes 802.11s draft mesh headers; kdt's 802.11 printer does not decode mesh headers, so it has no effect (tshark -V does)",
         _ => "-u prints undecoded NFS handles; kdt summarises NFS (request/reply and xid), so it has no effect (tshark -V decodes NFS)",
@@ -605,6 +615,8 @@ internal sealed class CaptureSettings
     public bool ForeignNumeric { get; set; }
     /// <summary>-T: payloads decoded as this protocol.</summary>
     public KdtCapture.Capture.Printing.ForcedPacketType PacketType { get; set; }
+    /// <summary>-E: ESP security associations to decrypt with.</summary>
+    public string? EspSecrets { get; set; }
     /// <summary>-M: the secret for TCP MD5 signature options.</summary>
     public string? TcpSignatureSecret { get; set; }
     /// <summary>-z: run this command on each file -C/-G closes.</summary>

@@ -100,7 +100,10 @@ internal static class CaptureHelp
                                domain, vxlan, ptp decoded; rtcp, snmp, tftp, radius, ...
                                summarised; resp/domain for TCP, carp for IP protocol 112
           -M SECRET            check TCP MD5 signature options (RFC 2385) with SECRET
-          -m, -E, -b, -H, -u   accepted; kdt says on stderr why they change nothing here
+          -E SPI@ADDR ALGO:SECRET[,...] | ALGO:SECRET | 'file NAME'
+                               decrypt ESP (aes128/192/256, des, 3des; -cbc, -hmac96 as
+                               tcpdump) and print what it carries
+          -m, -b, -H, -u       accepted; kdt says on stderr why they change nothing here
         Compiling:
           -d                   print the filter as readable instructions and stop
           -dd                  print it as a C array initializer

@@ -120,6 +120,7 @@ internal static class CaptureOutput
         HostNamesWithoutDomain = s.HostNamesWithoutDomain,
         LocalNetwork = s.LocalNetwork,
         TcpSignatureSecret = s.TcpSignatureSecret,
+        EspSecrets = s.EspSecrets,
         PacketType = s.PacketType,
     };
 }

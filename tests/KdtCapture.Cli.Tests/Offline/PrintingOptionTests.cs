@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Security.Cryptography;
 using KdtCapture.PcapNg;
 
 namespace KdtCapture.Cli.Tests.Offline;
@@ -266,6 +267,87 @@ public sealed class PrintingOptionTests
         Assert.Equal(tcpdump.Stderr.Replace("tcpdump: ", "kdt: ", StringComparison.Ordinal), kdt.Stderr);
     }
 
+    /// <summary>ESP (transport mode) carrying <paramref name="inner"/> as protocol <paramref name="nextHeader"/>, CBC-encrypted.</summary>
+    private static byte[] Esp(uint spi, uint seq, byte nextHeader, byte[] inner, SymmetricAlgorithm cipher, int icvLength)
+    {
+        int block = cipher.BlockSize / 8;
+        int padLength = (block - (inner.Length + 2) % block) % block;
+        var plain = new byte[inner.Length + padLength + 2];
+        inner.CopyTo(plain, 0);
+        for (int i = 0; i < padLength; i++) plain[inner.Length + i] = (byte)(i + 1);
+        plain[^2] = (byte)padLength;
+        plain[^1] = nextHeader;
+        byte[] iv = new byte[block];
+        for (int i = 0; i < block; i++) iv[i] = (byte)(0xa0 + i + seq);
+        byte[] ct = cipher.EncryptCbc(plain, iv, PaddingMode.None);
+        var esp = new byte[8 + iv.Length + ct.Length + icvLength];
+        BinaryPrimitives.WriteUInt32BigEndian(esp, spi);
+        BinaryPrimitives.WriteUInt32BigEndian(esp.AsSpan(4), seq);
+        iv.CopyTo(esp, 8);
+        ct.CopyTo(esp, 8 + iv.Length);
+        esp.AsSpan(8 + iv.Length + ct.Length).Fill(0x5a);
+        return esp;
+    }
+
+    private static readonly byte[] AesKey = Convert.FromHexString("00112233445566778899aabbccddeeff");
+    private static readonly byte[] DesKey = Convert.FromHexString("0123456789abcdeffedcba987654321000112233445566ff");
+
+#pragma warning disable CA5350, CA5351 // The test makes 3DES traffic for tcpdump to decrypt.
+    private static List<byte[]> EspFrames()
+    {
+        using var aes = Aes.Create();
+        aes.Key = AesKey;
+        using var des3 = TripleDES.Create();
+        des3.Key = DesKey;
+        byte[] echo = [8, 0, 0, 0, 0x12, 0x34, 0, 1, .. "ping through esp"u8];
+        BinaryPrimitives.WriteUInt16BigEndian(echo.AsSpan(2), Checksum(echo));
+        return
+        [
+            Ip4Frame(50, Esp(0x1000, 1, 17, Udp(4500, 53, [0xab, 0xcd, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0, 3, (byte)'k', (byte)'d', (byte)'t', 0, 0, 1, 0, 1]), aes, 12), A, B),
+            Ip4Frame(50, Esp(0x1000, 2, 1, echo, aes, 12), A, B),
+            Ip4Frame(50, Esp(0x2000, 1, 17, Udp(1000, 2000, [1, 2, 3, 4, 5]), des3, 0), B, A),
+            // No association names this one: only the default entry, if any, decrypts it.
+            Ip4Frame(50, Esp(0x3000, 9, 17, Udp(7, 7, [9, 9]), aes, 12), A, C),
+        ];
+    }
+#pragma warning restore CA5350, CA5351
+
+    [Theory]
+    [InlineData("0x1000@192.0.2.2 aes128-cbc-hmac96:0x00112233445566778899aabbccddeeff,0x2000@192.0.2.1 3des-cbc:0x0123456789abcdeffedcba987654321000112233445566ff")]
+    [InlineData("aes128-cbc-hmac96:0x00112233445566778899aabbccddeeff")]
+    [InlineData("0x1000@192.0.2.2 aes128-cbc-hmac96:0x00112233445566778899aabbccddeeaa")]
+    [InlineData("4096@192.0.2.2 aes128-hmac96:0x00112233445566778899aabbccddeeff")]
+    public void Esp_is_decrypted_and_printed_as_tcpdump_decrypts_it(string secrets)
+    {
+        Tcpdump.RequireInstalled();
+        using var dir = new TempDir();
+        WritePcap(dir["esp.pcap"], EspFrames());
+        foreach (string verbose in new[] { "", "-v" })
+        {
+            string[] args = verbose.Length > 0 ? ["-n", verbose, "-E", secrets, "-r", dir["esp.pcap"]] : ["-n", "-E", secrets, "-r", dir["esp.pcap"]];
+            ProcessResult tcpdump = Tcpdump.Run(args);
+            ProcessResult kdt = Kdt.Run(["capture", .. args]);
+            Assert.Equal(0, kdt.ExitCode);
+            Assert.Equal(tcpdump.Stdout, kdt.Stdout);
+        }
+    }
+
+    [Fact]
+    public void Esp_secrets_come_from_a_file_as_tcpdump_reads_them()
+    {
+        Tcpdump.RequireInstalled();
+        using var dir = new TempDir();
+        WritePcap(dir["esp.pcap"], EspFrames());
+        File.WriteAllText(dir["sa"], "# kdt test\n0x1000@192.0.2.2 aes128-cbc-hmac96:0x00112233445566778899aabbccddeeff\n\n0x2000@192.0.2.1 3des-cbc:0x0123456789abcdeffedcba987654321000112233445566ff\n");
+        string[] args = ["-n", "-E", "file " + dir["sa"], "-r", dir["esp.pcap"]];
+        // tcpdump reads the file at the first ESP packet, after it became its own user: -Z root keeps it able to.
+        ProcessResult tcpdump = Tcpdump.Run(["-Z", "root", .. args]);
+        ProcessResult kdt = Kdt.Run(["capture", .. args]);
+        Assert.Equal(0, kdt.ExitCode);
+        Assert.True(kdt.Stdout.Contains("length 68: 4500 > 53: 43981+ A? kdt. (21)", StringComparison.Ordinal), $"{kdt}\n{tcpdump}");
+        Assert.Equal(tcpdump.Stdout, kdt.Stdout);
+    }
+
     [Fact]
     public void Floating_point_check_prints_what_tcpdump_prints()
     {
@@ -280,12 +362,11 @@ public sealed class PrintingOptionTests
     [InlineData("-b", "BGP")]
     [InlineData("-u", "NFS")]
     [InlineData("-H", "mesh")]
-    [InlineData("-E", "ESP")]
     public void Options_for_protocols_the_printer_summarises_say_so_and_print_as_without_them(string option, string protocol)
     {
         using var dir = new TempDir();
         WritePcap(dir["t.pcap"], ForcedTypeFrames());
-        string[] args = option == "-E" ? ["-n", option, "0x1000@192.0.2.1 aes128-cbc-hmac96:0x00112233445566778899aabbccddeeff", "-r", dir["t.pcap"]] : ["-n", option, "-r", dir["t.pcap"]];
+        string[] args = ["-n", option, "-r", dir["t.pcap"]];
         ProcessResult with = Kdt.Run(["capture", .. args]);
         ProcessResult without = Kdt.Run("capture", "-n", "-r", dir["t.pcap"]);
         Assert.Equal(0, with.ExitCode);
