@@ -49,6 +49,23 @@ struct {
 	__type(value, __u64);
 } tracked_skbs SEC(".maps");
 
+/* fexit taps: at the function's return the skb may have been handed on and freed (ip_output over
+ * loopback: the receiver consumed it before ip_output returns), so kdt_tap_fexit_entry runs the
+ * filter and copies the frame at the function's entry, keyed by (skb, thread), and kdt_tap_fexit
+ * sends that copy with the return value. An LRU map: an entry whose exit never comes (the fexit
+ * program attached after the call began) ages out. User space sizes it (calls in flight at once). */
+struct kdt_stash_key {
+	__u64 skb;
+	__u64 pid_tgid;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 64);
+	__type(key, struct kdt_stash_key);
+	__type(value, struct kdt_tap_scratch);
+} fexit_stash SEC(".maps");
+
 /* --drop-reason: at taps with a drop reason, keep only the reasons whose bit is set (reasons past
  * 255, e.g. a subsystem's, follow reason_keep_other). */
 volatile const __u32 reason_select = 0;
@@ -311,9 +328,10 @@ static __always_inline bool kdt_selected(struct kdt_tap_record *rec, unsigned ch
 	return true;
 }
 
-/* typed: the skb is a BTF pointer and bpf_skb_output may take it. */
+/* typed: the skb is a BTF pointer and bpf_skb_output may take it. stash: keep the record and the
+ * frame's linear bytes in fexit_stash for the function's return (kdt_tap_fexit) instead of sending. */
 static __always_inline int kdt_tap_run(void *ctx, struct sk_buff *skb, __u64 retval, __u64 reason, __u64 location,
-				       __u8 flags, bool typed)
+				       __u8 flags, bool typed, bool stash)
 {
 	__u32 zero = 0;
 	struct kdt_tap_scratch *sc;
@@ -380,18 +398,25 @@ static __always_inline int kdt_tap_run(void *ctx, struct sk_buff *skb, __u64 ret
 		return 0;
 	}
 
-	/* Where the frame starts, as an offset from skb->head. */
-	bool mac_ok = rec->mac_header != KDT_HEADER_UNSET && rec->network_header != KDT_HEADER_UNSET &&
-		      (rec->dev_type == ARPHRD_ETHER || rec->dev_type == ARPHRD_LOOPBACK) &&
-		      rec->mac_header + 14 <= rec->network_header &&
-		      rec->mac_header + KDT_TAP_PREFIX_MAX >= rec->data_offset;
+	/* Where the frame starts, as an offset from skb->head. On the way out the Ethernet header is
+	 * pushed in front of the network header before the device's queue sets mac_header
+	 * (__dev_queue_xmit's entry): with mac_header unset, an Ethernet-sized gap from skb->data to
+	 * the network header on an Ethernet (or loopback) device is that header. */
+	__u16 mac = rec->mac_header;
+	bool ether_dev = rec->dev_type == ARPHRD_ETHER || rec->dev_type == ARPHRD_LOOPBACK;
+	if (mac == KDT_HEADER_UNSET && ether_dev && rec->network_header != KDT_HEADER_UNSET &&
+	    rec->network_header == rec->data_offset + 14)
+		mac = rec->data_offset;
+	bool mac_ok = mac != KDT_HEADER_UNSET && rec->network_header != KDT_HEADER_UNSET && ether_dev &&
+		      mac + 14 <= rec->network_header &&
+		      mac + KDT_TAP_PREFIX_MAX >= rec->data_offset;
 	bool net_ok = rec->network_header != KDT_HEADER_UNSET &&
 		      rec->network_header + KDT_TAP_PREFIX_MAX >= rec->data_offset;
 	if (force_link == KDT_TAP_LINK_EN10MB || (force_link == 0 && mac_ok)) {
 		if (!mac_ok)
 			goto skipped;
 		link = KDT_TAP_LINK_EN10MB;
-		frame_off = rec->mac_header;
+		frame_off = mac;
 	} else if (force_link == KDT_TAP_LINK_RAW || force_link == 0) {
 		if (!net_ok)
 			goto skipped;
@@ -472,7 +497,7 @@ static __always_inline int kdt_tap_run(void *ctx, struct sk_buff *skb, __u64 ret
 	/* Bytes wanted from skb->data: the skipped ones, then the frame's after its prefix. */
 	from_data = rec->skip + (cap - rec->prefix_len);
 
-	if (typed) {
+	if (typed && !stash) {
 		if (from_data > KDT_TAP_OUTPUT_MAX)
 			from_data = KDT_TAP_OUTPUT_MAX;
 		if (from_data > rec->len)
@@ -500,6 +525,13 @@ static __always_inline int kdt_tap_run(void *ctx, struct sk_buff *skb, __u64 ret
 		rec->flags |= KDT_TAP_LINEAR_ONLY;
 		rec->data_bytes = from_data;
 		rec->cap_len = from_data >= rec->skip ? rec->prefix_len + from_data - rec->skip : rec->prefix_len;
+		if (stash) {
+			struct kdt_stash_key key = { .skb = (__u64)skb, .pid_tgid = bpf_get_current_pid_tgid() };
+
+			if (bpf_map_update_elem(&fexit_stash, &key, sc, BPF_ANY) < 0)
+				kdt_count(KDT_TAP_OUTPUT_FAILED);
+			return 0;
+		}
 		out = sizeof(*rec) + from_data;
 		if (out > sizeof(*sc))
 			out = sizeof(*sc);
@@ -566,7 +598,7 @@ static __always_inline int kdt_tap_args(u64 *ctx, bool typed)
 		location = kdt_arg(ctx, location_arg);
 		flags |= KDT_TAP_HAS_LOCATION;
 	}
-	kdt_tap_run(ctx, skb, retval, reason, location, flags, typed);
+	kdt_tap_run(ctx, skb, retval, reason, location, flags, typed, false);
 	kdt_track_forget(skb);
 	return 0;
 }
@@ -625,10 +657,37 @@ int kdt_tap_fentry(u64 *ctx)
 	return kdt_tap_args(ctx, true);
 }
 
+/* fexit taps, at the function's entry: filter and copy (see fexit_stash). No return value here:
+ * ctx holds only the arguments. */
+SEC("fentry/ip_output")
+int kdt_tap_fexit_entry(u64 *ctx)
+{
+	kdt_tap_run(ctx, (struct sk_buff *)kdt_arg(ctx, skb_arg), 0, 0, 0, KDT_TAP_HAS_RETVAL, true, true);
+	return 0;
+}
+
+/* ... and at its return: send what the entry kept, with the return value and the time of return. */
 SEC("fexit/ip_output")
 int kdt_tap_fexit(u64 *ctx)
 {
-	return kdt_tap_args(ctx, true);
+	struct sk_buff *skb = (struct sk_buff *)kdt_arg(ctx, skb_arg);
+	struct kdt_stash_key key = { .skb = (__u64)skb, .pid_tgid = bpf_get_current_pid_tgid() };
+	struct kdt_tap_scratch *sc;
+	__u32 out;
+
+	sc = bpf_map_lookup_elem(&fexit_stash, &key);
+	if (sc) {
+		sc->rec.retval = kdt_arg(ctx, retval_arg);
+		sc->rec.timestamp_ns = bpf_ktime_get_ns();
+		out = sizeof(sc->rec) + sc->rec.data_bytes;
+		if (out > sizeof(*sc))
+			out = sizeof(*sc);
+		if (bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, sc, out) < 0)
+			kdt_count(KDT_TAP_OUTPUT_FAILED);
+		bpf_map_delete_elem(&fexit_stash, &key);
+	}
+	kdt_track_forget(skb);
+	return 0;
 }
 
 SEC("raw_tp/net_dev_queue")
@@ -660,7 +719,7 @@ int kdt_tap_kprobe(struct pt_regs *regs)
 	args[5] = regs->r9;
 	if (skb_arg > 5)
 		return 0;
-	kdt_tap_run(regs, (struct sk_buff *)args[skb_arg], 0, 0, 0, 0, false);
+	kdt_tap_run(regs, (struct sk_buff *)args[skb_arg], 0, 0, 0, 0, false, false);
 	kdt_track_forget((struct sk_buff *)args[skb_arg]);
 	return 0;
 }

@@ -372,6 +372,24 @@ public sealed class Btf
         return false;
     }
 
+    /// <summary>Like <see cref="TryFind"/> among this blob's own types only (a module's, not its base's).</summary>
+    public bool TryFindLocal(string name, BtfKind kind, out BtfType type)
+    {
+        foreach (int id in FindAll(name))
+        {
+            if (id < FirstLocalId)
+                continue;
+            var t = GetType(id);
+            if (t.Kind == kind)
+            {
+                type = t;
+                return true;
+            }
+        }
+        type = default;
+        return false;
+    }
+
     /// <summary>Like <see cref="TryFind"/>, raising <see cref="BtfNotFoundException"/> with the nearest names when absent.</summary>
     public BtfType Find(string name, BtfKind kind)
     {

@@ -11,9 +11,13 @@ public sealed class BtfListing(Btf btf)
     private readonly BtfCFormatter _c = new(btf) { InlineAnonymous = false };
 
     /// <summary>"fentry/NAME" and its arguments; arguments are numbered from 0 as in "fentry/NAME:N".</summary>
-    public void AppendFunction(StringBuilder o, BtfType function)
+    /// <summary>A function as <c>fentry/NAME</c>, or <c>fentry/MODULE:NAME</c> for a module's, then one argument a line.</summary>
+    public void AppendFunction(StringBuilder o, BtfType function, string? module = null)
     {
-        o.Append("fentry/").Append(function.Name).Append('\n');
+        o.Append("fentry/");
+        if (module is not null)
+            o.Append(module).Append(':');
+        o.Append(function.Name).Append('\n');
         int skb = function.FindSkbArgument();
         var parameters = function.Parameters;
         for (int i = 0; i < parameters.Count; i++)

@@ -167,7 +167,13 @@ public sealed class BpfObject : IDisposable
             }
         }
 
-        uint attachBtfId = p.Section.NeedsBtfTarget ? AttachBtfId(p, kernel!) : 0;
+        uint attachBtfId = 0;
+        BtfHandle? module = null;
+        if (p.Section.NeedsBtfTarget && p.AttachModule is { } moduleName)
+            (attachBtfId, module) = ModuleAttachTarget(p, moduleName, kernel!);
+        else if (p.Section.NeedsBtfTarget)
+            attachBtfId = AttachBtfId(p, kernel!);
+        using var moduleHandle = module; // the loaded program holds its own reference to the module's BTF
         bool withBtf = _btf is not null && p.FuncInfos.Count > 0;
         var loadOptions = new BpfProgramLoadOptions
         {
@@ -177,6 +183,7 @@ public sealed class BpfObject : IDisposable
             License = p.License,
             ExpectedAttachType = p.Section.ExpectedAttachType,
             AttachBtfId = attachBtfId,
+            AttachBtfObject = module?.Fd,
             KernelVersion = p.KernelVersion,
             Btf = withBtf ? _btf!.Fd : null,
             FuncInfo = withBtf ? FuncInfoBytes(p) : default,
@@ -220,6 +227,29 @@ public sealed class BpfObject : IDisposable
         string what = p.Kind == ProgramSectionKind.TracingRawTracepoint ? "tracepoint" : "function";
         throw new BpfException($"program '{p.Name}' ({p.SectionName}): the kernel has no {what} '{p.AttachTarget}' ({name} is not in its BTF)"
             + (near.Count == 0 ? "" : $"; did you mean {string.Join(", ", near)}?"));
+    }
+
+    /// <summary>
+    /// A function of a loaded module: its id in the module's BTF (split on vmlinux's, so ids continue
+    /// after vmlinux's) and a descriptor of that BTF object for attach_btf_obj_fd.
+    /// </summary>
+    private static (uint Id, BtfHandle Module) ModuleAttachTarget(ProgramSpec p, string module, BtfData kernel)
+    {
+        string path = Path.Combine(Path.GetDirectoryName(BtfData.KernelPath)!, module);
+        BtfData btf;
+        try
+        {
+            btf = BtfData.Load(path, kernel);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or BtfFormatException)
+        {
+            throw new BpfException($"program '{p.Name}' ({p.SectionName}): module '{module}' is not loaded ({path}: {e.Message}); load it with: modprobe {module}");
+        }
+        if (!btf.TryFindLocal(p.AttachTarget, BtfKind.Function, out var target))
+            throw new BpfException($"program '{p.Name}' ({p.SectionName}): module '{module}' has no function '{p.AttachTarget}' in its BTF");
+        var handle = BtfHandle.FromKernelModule(module)
+            ?? throw new BpfException($"program '{p.Name}' ({p.SectionName}): the kernel lists no BTF object for module '{module}' (unloaded meanwhile?)");
+        return ((uint)target.Id, handle);
     }
 
     private static byte[] FuncInfoBytes(ProgramSpec p)

@@ -80,6 +80,21 @@ public sealed class ObjectSpec
         throw new KeyNotFoundException($"object '{Name}' has no program '{program.Name}'");
     }
 
+    /// <summary>Replaces a map's spec (e.g. with another <see cref="MapSpec.MaxEntries"/>) before load; matched by name.</summary>
+    public void ReplaceMap(MapSpec map)
+    {
+        ArgumentNullException.ThrowIfNull(map);
+        for (int i = 0; i < _maps.Count; i++)
+        {
+            if (_maps[i].Name == map.Name)
+            {
+                _maps[i] = map;
+                return;
+            }
+        }
+        throw new KeyNotFoundException($"object '{Name}' has no map '{map.Name}'");
+    }
+
     /// <summary>
     /// Sets a global variable (a <c>volatile const</c> in .rodata, or any .data/.bss variable)
     /// before load, by its name in the object's DATASEC, checking that the sizes agree.

@@ -33,6 +33,12 @@ public sealed record ProgramSpec
     /// <summary>What the section names after its prefix: "net_dev_queue", "syscalls/sys_enter_getpid", "" for "socket".</summary>
     public required string AttachTarget { get; init; }
 
+    /// <summary>
+    /// For fentry/fexit: the loaded kernel module whose BTF holds <see cref="AttachTarget"/>
+    /// ("mac80211"); null for a function of the kernel image (vmlinux).
+    /// </summary>
+    public string? AttachModule { get; init; }
+
     public required BpfInstruction[] Instructions { get; init; }
 
     public required string License { get; init; }

@@ -69,6 +69,35 @@ public sealed unsafe class BtfHandle : IDisposable
         return new BtfHandle(fd!);
     }
 
+    /// <summary>
+    /// Opens the BTF of loaded kernel module <paramref name="module"/> (what a program attaching to
+    /// one of its functions names as attach_btf_obj_fd), or null when no such module BTF is loaded.
+    /// </summary>
+    public static BtfHandle? FromKernelModule(string module)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(module);
+        foreach (uint id in AllIds())
+        {
+            if (BpfSyscall.FdById(BpfCommand.BtfGetFdById, id, out var fd) != 0)
+                continue; // freed since it was listed
+            var handle = new BtfHandle(fd!);
+            BtfHandleInfo info;
+            try
+            {
+                info = handle.GetInfo();
+            }
+            catch (BpfException)
+            {
+                handle.Dispose();
+                continue;
+            }
+            if (info.IsKernel && info.Name == module)
+                return handle;
+            handle.Dispose();
+        }
+        return null;
+    }
+
     /// <summary>Ids of every BTF object the kernel holds (vmlinux, modules, programs').</summary>
     public static List<uint> AllIds() => BpfObjectIds.All(BpfCommand.BtfGetNextId);
 

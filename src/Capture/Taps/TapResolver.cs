@@ -25,6 +25,9 @@ public sealed record ResolvedTap
     /// <summary>The function or tracepoint: "ip_output", "net_dev_queue".</summary>
     public required string Target { get; init; }
 
+    /// <summary>The loaded kernel module whose function <see cref="Target"/> is ("mac80211"); null for vmlinux.</summary>
+    public string? Module { get; init; }
+
     /// <summary>Index of the <c>struct sk_buff *</c> among the arguments the program sees.</summary>
     public required int SkbArgument { get; init; }
 
@@ -43,7 +46,7 @@ public sealed record ResolvedTap
     public TapDirection Direction { get; init; }
 
     /// <summary>What the pcapng interface block's if_description says.</summary>
-    public string Description => $"kdt tap {Spec.Prefix}/{Target}: {Prototype}, skb argument {SkbArgument}";
+    public string Description => $"kdt tap {Spec.Prefix}/{Target}{(Module is null ? "" : $" (module {Module})")}: {Prototype}, skb argument {SkbArgument}";
 }
 
 /// <summary>Where <see cref="TapResolver"/> looks besides BTF. The defaults are the running kernel's files.</summary>
@@ -58,8 +61,12 @@ public sealed class TapResolverOptions
     /// <summary>Kernel symbols: a BTF function without a symbol was inlined everywhere.</summary>
     public string KallsymsPath { get; init; } = "/proc/kallsyms";
 
-    /// <summary>Where module BTF lives (a function found only there is a module function).</summary>
+    /// <summary>Where the loaded modules' BTF lives (split on vmlinux's): functions not in vmlinux are looked up there.</summary>
     public string ModuleBtfDirectory { get; init; } = "/sys/kernel/btf";
+
+    /// <summary>The running kernel's module tree (modules.dep, modules.symbols), to name the module to load for a function
+    /// of a module that is not loaded; null: <c>/lib/modules/$(uname -r)</c>.</summary>
+    public string? ModulesDirectory { get; init; }
 
     /// <summary>Check that the kernel allows the tap's kind (fentry refused, no kprobes) while resolving. Default true.</summary>
     public bool CheckAttachKind { get; init; } = true;
@@ -82,6 +89,7 @@ public sealed class TapResolver
     private bool _traceableLoaded;
     private HashSet<string>? _symbols;
     private bool _symbolsLoaded;
+    private readonly Dictionary<string, BtfData?> _moduleBtf = new(StringComparer.Ordinal);
 
     public TapResolver(BtfData btf, TapResolverOptions? options = null)
     {
@@ -166,30 +174,52 @@ public sealed class TapResolver
 
     private ResolvedTap ResolveFunction(TapSpec spec)
     {
-        if (!_btf.TryFind(spec.Name, BtfKind.Function, out BtfType function))
+        BtfData btf = _btf;
+        string? module = spec.Module;
+        BtfType function;
+        if (module is not null)
+        {
+            btf = ModuleBtfOrRefuse(spec, module);
+            if (!btf.TryFindLocal(spec.Name, BtfKind.Function, out function))
+            {
+                var near = NearestLocalFunctions(btf, spec.Name);
+                throw new TapException($"{spec.Text}: module {module} has no function '{spec.Name}'" +
+                    (near.Count == 0 ? "" : $" (did you mean {string.Join(", ", near)}?)")) { Suggestions = near };
+            }
+        }
+        else if (!_btf.TryFind(spec.Name, BtfKind.Function, out function))
         {
             if (TryFindTracepoint(spec.Name, out _))
                 throw new TapException($"{spec.Text}: '{spec.Name}' is a tracepoint, not a function: use tp_btf/{spec.Name}");
-            if (FindModuleOf(spec.Name) is string module)
-                throw new TapException($"{spec.Text}: '{spec.Name}' is a function of module {module}; taps attach to functions of the kernel image (vmlinux) only");
-            var near = BtfSuggestions.Nearest(_btf, spec.Name, BtfKind.Function);
-            throw new TapException($"{spec.Text}: the kernel has no function '{spec.Name}'" +
-                (near.Count == 0 ? "" : $" (did you mean {string.Join(", ", near)}?)")) { Suggestions = near };
+            if (FindModuleOf(spec.Name) is { } found)
+            {
+                (module, btf, function) = found;
+                spec = spec.WithModule(module);
+            }
+            else
+            {
+                if (UnloadedModuleOf(spec.Name) is string unloaded)
+                    throw new TapException($"{spec.Text}: '{spec.Name}' is a function of module {unloaded}, which is not loaded: load it with 'modprobe {unloaded}' and try again");
+                var near = BtfSuggestions.Nearest(_btf, spec.Name, BtfKind.Function);
+                throw new TapException($"{spec.Text}: the kernel has no function '{spec.Name}'" +
+                    (near.Count == 0 ? "" : $" (did you mean {string.Join(", ", near)}?)")) { Suggestions = near };
+            }
         }
         string? untraceable = Untraceable(spec.Name);
         if (untraceable is not null)
             throw new TapException($"{spec.Text}: {untraceable}; tap a caller, or {SeeSamePackets}");
         int count = function.Parameters.Count;
-        int skb = SkbArgument(spec, count, i => function.Parameters[i], function.FindSkbArgument(), () => Prototype(function));
+        int skb = SkbArgument(spec, count, i => function.Parameters[i], function.FindSkbArgument(), () => Prototype(btf, function));
         if (spec.Kind == TapKind.Kprobe && skb >= KprobeRegisterArguments)
             throw new TapException($"{spec.Text}: the skb is argument {skb} of '{spec.Name}', past the {KprobeRegisterArguments} passed in registers that a kprobe reads; use fentry/{spec.Text[(spec.Text.IndexOf('/') + 1)..]}");
         return new ResolvedTap
         {
             Spec = spec,
             Target = spec.Name,
+            Module = module,
             SkbArgument = skb,
             ArgumentCount = count,
-            Prototype = Prototype(function),
+            Prototype = Prototype(btf, function),
             Direction = DirectionOf(spec.Name),
         };
     }
@@ -198,8 +228,12 @@ public sealed class TapResolver
     {
         var matches = new List<ResolvedTap>();
         int skipped = 0;
-        foreach (BtfType function in _btf.MatchFunctions(spec.Name, skbOnly: spec.SkbArgument is null))
+        // A glob covers vmlinux's functions, or with MODULE: that module's.
+        BtfData btf = spec.Module is { } module ? ModuleBtfOrRefuse(spec, module) : _btf;
+        foreach (BtfType function in btf.MatchFunctions(spec.Name, skbOnly: spec.SkbArgument is null))
         {
+            if (function.Id < btf.FirstLocalId && spec.Module is not null)
+                continue;
             string name = function.Name;
             if (Untraceable(name) is not null)
             {
@@ -216,9 +250,10 @@ public sealed class TapResolver
             {
                 Spec = spec.WithName(name),
                 Target = name,
+                Module = spec.Module,
                 SkbArgument = skb,
                 ArgumentCount = count,
-                Prototype = Prototype(function),
+                Prototype = Prototype(btf, function),
                 Direction = DirectionOf(name),
             });
         }
@@ -331,11 +366,11 @@ public sealed class TapResolver
         }
     }
 
-    private string Prototype(BtfType function)
+    private static string Prototype(BtfData btf, BtfType function)
     {
         try
         {
-            return new BtfCFormatter(_btf).Prototype(function);
+            return new BtfCFormatter(btf).Prototype(function);
         }
         catch (InvalidOperationException)
         {
@@ -373,8 +408,8 @@ public sealed class TapResolver
         return null;
     }
 
-    /// <summary>The names in a column of a text file ("name [module]" or "addr t name [module]"), skipping
-    /// module symbols; null when the file cannot be read.</summary>
+    /// <summary>The names in a column of a text file ("name [module]" or "addr t name [module]"), modules'
+    /// functions included; null when the file cannot be read.</summary>
     private static HashSet<string>? ReadNames(string path, int symbolColumn)
     {
         try
@@ -401,31 +436,141 @@ public sealed class TapResolver
         }
     }
 
-    /// <summary>The module whose BTF defines <paramref name="name"/> as a function, or null.</summary>
-    private string? FindModuleOf(string name)
+    /// <summary>The first loaded module (in name order) whose own BTF defines <paramref name="name"/> as a function.</summary>
+    private (string Module, BtfData Btf, BtfType Function)? FindModuleOf(string name)
     {
+        foreach (string module in LoadedModules())
+            if (ModuleBtf(module) is { } btf && btf.TryFindLocal(name, BtfKind.Function, out BtfType function))
+                return (module, btf, function);
+        return null;
+    }
+
+    /// <summary>The modules with BTF in <see cref="TapResolverOptions.ModuleBtfDirectory"/>, by name.</summary>
+    private List<string> LoadedModules()
+    {
+        var modules = new List<string>();
         try
         {
             foreach (string path in Directory.EnumerateFiles(_options.ModuleBtfDirectory))
             {
                 string module = Path.GetFileName(path);
-                if (module == "vmlinux")
-                    continue;
-                try
+                if (module != "vmlinux")
+                    modules.Add(module);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+        modules.Sort(StringComparer.Ordinal);
+        return modules;
+    }
+
+    /// <summary>A loaded module's BTF (split on vmlinux's), read once; null when it is not there or unreadable.</summary>
+    private BtfData? ModuleBtf(string module)
+    {
+        if (_moduleBtf.TryGetValue(module, out BtfData? known))
+            return known;
+        BtfData? btf = null;
+        try
+        {
+            btf = BtfData.Load(Path.Combine(_options.ModuleBtfDirectory, module), _btf);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or BtfFormatException)
+        {
+        }
+        _moduleBtf[module] = btf;
+        return btf;
+    }
+
+    /// <summary>The BTF of the module a spec names, or a refusal saying how to load it (or which modules there are).</summary>
+    private BtfData ModuleBtfOrRefuse(TapSpec spec, string module)
+    {
+        if (module == "vmlinux")
+            throw new TapException($"{spec.Text}: vmlinux is not a module: write {spec.Prefix}/{spec.Name}");
+        string name = module.Replace('-', '_');
+        if (ModuleBtf(name) is { } btf)
+            return btf;
+        if (File.Exists(Path.Combine(_options.ModuleBtfDirectory, name)))
+            throw new TapException($"{spec.Text}: the BTF of module {name} ({_options.ModuleBtfDirectory}/{name}) cannot be read");
+        switch (ModuleState(name))
+        {
+            case ModuleAvailability.Available:
+                throw new TapException($"{spec.Text}: module {name} is not loaded: load it with 'modprobe {name}' and try again");
+            case ModuleAvailability.Builtin:
+                throw new TapException($"{spec.Text}: {name} is built into the kernel image: write {spec.Prefix}/{spec.Name}");
+        }
+        var loaded = LoadedModules();
+        var near = loaded.Where(m => m.Contains(name, StringComparison.Ordinal) || name.Contains(m, StringComparison.Ordinal)).Take(5).ToList();
+        throw new TapException($"{spec.Text}: no module {name} is loaded or installed" +
+            (near.Count > 0 ? $" (loaded: {string.Join(", ", near)})" : loaded.Count > 0 ? $"; loaded modules with BTF: {loaded.Count} (ls {_options.ModuleBtfDirectory})" : ""));
+    }
+
+    private enum ModuleAvailability { Unknown, Available, Builtin }
+
+    private string ModulesDirectory
+    {
+        get
+        {
+            if (_options.ModulesDirectory is { } given)
+                return given;
+            try
+            {
+                return "/lib/modules/" + File.ReadAllText("/proc/sys/kernel/osrelease").Trim();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                return "/lib/modules/" + Environment.OSVersion.Version;
+            }
+        }
+    }
+
+    /// <summary>Whether modules.dep lists the module (it can be loaded) or modules.builtin has it.</summary>
+    private ModuleAvailability ModuleState(string module)
+    {
+        bool Lists(string index)
+        {
+            try
+            {
+                foreach (string line in File.ReadLines(Path.Combine(ModulesDirectory, index)))
                 {
-                    if (BtfData.Load(path, _btf).TryFind(name, BtfKind.Function, out _))
-                        return module;
-                }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException or BtfFormatException)
-                {
+                    int colon = line.IndexOf(':');
+                    ReadOnlySpan<char> path = colon >= 0 ? line.AsSpan(0, colon) : line.AsSpan().TrimEnd();
+                    int ko = path.LastIndexOf(".ko", StringComparison.Ordinal);
+                    if (ko < 0)
+                        continue;
+                    int slash = path[..ko].LastIndexOf('/');
+                    if (path[(slash + 1)..ko].ToString().Replace('-', '_') == module)
+                        return true;
                 }
             }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+            return false;
+        }
+        if (Lists("modules.dep"))
+            return ModuleAvailability.Available;
+        return Lists("modules.builtin") ? ModuleAvailability.Builtin : ModuleAvailability.Unknown;
+    }
+
+    /// <summary>The module, not loaded, that exports <paramref name="name"/> (modules.symbols: "alias symbol:NAME MODULE"), or null.</summary>
+    private string? UnloadedModuleOf(string name)
+    {
+        try
+        {
+            string wanted = "alias symbol:" + name + " ";
+            foreach (string line in File.ReadLines(Path.Combine(ModulesDirectory, "modules.symbols")))
+                if (line.StartsWith(wanted, StringComparison.Ordinal))
+                    return line[wanted.Length..].Trim();
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
         }
         return null;
     }
+
+    private static List<string> NearestLocalFunctions(BtfData btf, string name) =>
+        BtfSuggestions.Nearest(btf, name, BtfKind.Function, max: 20).Where(n => btf.TryFindLocal(n, BtfKind.Function, out _)).Take(5).ToList();
 
     /// <summary>Which way packets go at a place in the stack, from its name.</summary>
     public static TapDirection DirectionOf(string target)

@@ -115,7 +115,9 @@ public sealed class TapSource : IFrameSource, IDisposable
         string linkType = _options.LinkType is LinkType lt
             ? $"{LinkTypes.GetName(lt)} ({LinkTypes.GetDescription(lt)})"
             : "EN10MB (Ethernet) or RAW (Raw IP) per packet";
-        return $"listening on {tap.Spec.Text}, link-type {linkType}, snapshot length {_options.SnapLength} bytes";
+        // A module's function names its module as /proc/kallsyms does: "fentry/ieee80211_scan_rx [mac80211]".
+        string module = tap.Module is null || tap.Spec.Text.Contains($"/{tap.Module}:", StringComparison.Ordinal) ? "" : $" [{tap.Module}]";
+        return $"listening on {tap.Spec.Text}{module}, link-type {linkType}, snapshot length {_options.SnapLength} bytes";
     }
 
     /// <summary>Ids of the loaded programs and maps (what <c>bpftool prog/map show id N</c> takes).</summary>
@@ -269,6 +271,17 @@ public sealed class TapSource : IFrameSource, IDisposable
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
     };
 
+    /// <summary>
+    /// The programs a tap loads, the one that attaches last first: fexit is two, its entry half
+    /// (fentry, filter and copy into fexit_stash) and its exit half (sends the copy with the return value).
+    /// </summary>
+    private static string[] ProgramsFor(TapKind kind) => kind == TapKind.Fexit ? [FexitEntryProgram, ProgramFor(kind)] : [ProgramFor(kind)];
+
+    private const string FexitEntryProgram = "kdt_tap_fexit_entry";
+
+    /// <summary>Calls of one function in flight at once that an fexit tap keeps a copy for (nested and on every CPU).</summary>
+    private static int FexitStashEntries => Math.Max(16, 8 * Environment.ProcessorCount);
+
     /// <summary>The programs that note sockets' owners (tap_capture.bpf.c), attached when selecting by process.</summary>
     private static readonly string[] OwnerPrograms = ["kdt_owner_send", "kdt_owner_recv", "kdt_owner_state"];
 
@@ -278,13 +291,19 @@ public sealed class TapSource : IFrameSource, IDisposable
     internal static ObjectSpec PrepareObject(ResolvedTap tap, TapSourceOptions options, BpfInstruction[]?[] filters, DropReasonSelection? dropReasons = null)
     {
         ObjectSpec spec = EmbeddedObjects.Open(ObjectName);
-        string name = ProgramFor(tap.Kind);
-        ProgramSpec program = spec.Program(name);
-        program = program with { SectionName = $"{TapSpec.KindPrefix(tap.Kind)}/{tap.Target}", AttachTarget = tap.Target };
-        for (int slot = 1; slot < FilterStubs.Length; slot++)
-            if (filters[slot] is { } code)
-                program = program.WithSubprogramReplaced(FilterStubs[slot], code);
-        spec.ReplaceProgram(program);
+        foreach (string name in ProgramsFor(tap.Kind))
+        {
+            ProgramSpec program = spec.Program(name);
+            string prefix = name == FexitEntryProgram ? "fentry" : TapSpec.KindPrefix(tap.Kind);
+            program = program with { SectionName = $"{prefix}/{tap.Target}", AttachTarget = tap.Target, AttachModule = tap.Module };
+            for (int slot = 1; slot < FilterStubs.Length; slot++)
+                if (filters[slot] is { } code && program.Subprograms.Any(s => s.Name == FilterStubs[slot]))
+                    program = program.WithSubprogramReplaced(FilterStubs[slot], code);
+            spec.ReplaceProgram(program);
+        }
+        // Only fexit taps keep copies: the others' stash is one entry (a map is created for every map the object declares).
+        MapSpec stash = spec.Map("fexit_stash");
+        spec.ReplaceMap(stash with { MaxEntries = tap.Kind == TapKind.Fexit ? FexitStashEntries : 1 });
 
         byte force = options.LinkType switch
         {
@@ -337,13 +356,13 @@ public sealed class TapSource : IFrameSource, IDisposable
 
     private LoadedTap Load(ResolvedTap tap, BpfInstruction[]?[] filters)
     {
-        string name = ProgramFor(tap.Kind);
+        string[] names = ProgramsFor(tap.Kind);
         BpfObject obj;
         try
         {
             obj = BpfObject.Load(PrepareObject(tap, _options, filters, _dropReasons), new BpfObjectOptions
             {
-                Programs = _options.Selection.SelectsOwner ? [name, .. OwnerPrograms] : [name],
+                Programs = _options.Selection.SelectsOwner ? [.. names, .. OwnerPrograms] : names,
                 MapReplacements = _tracking?.Replacements,
             });
         }
@@ -364,7 +383,9 @@ public sealed class TapSource : IFrameSource, IDisposable
         }
         try
         {
-            obj.Attach(name);
+            // fexit: the exit half first, so that every copy the entry half makes has a taker.
+            for (int i = names.Length - 1; i >= 0; i--)
+                obj.Attach(names[i]);
             if (_options.Selection.SelectsOwner)
                 foreach (string owner in OwnerPrograms)
                     obj.Attach(owner);

@@ -21,19 +21,25 @@ public enum TapKind
 /// <summary>
 /// A kernel tap as <c>-i</c> names it: <c>KIND/NAME</c> with an optional <c>:N</c> forcing the skb
 /// argument (<c>fentry/ip_output</c>, <c>tp_btf/kfree_skb</c>, <c>fentry/tcp_v4_*</c>,
-/// <c>fexit/__dev_queue_xmit:0</c>). Names of functions may be globs (<c>*</c>, <c>?</c>, <c>[...]</c>).
+/// <c>fexit/__dev_queue_xmit:0</c>), and for functions an optional <c>MODULE:</c> naming the kernel
+/// module that holds them (<c>fentry/mac80211:ieee80211_scan_rx</c>). Names of functions may be
+/// globs (<c>*</c>, <c>?</c>, <c>[...]</c>).
 /// </summary>
 public sealed record TapSpec
 {
-    private TapSpec(TapKind kind, string name, int? argument, string text)
+    private TapSpec(TapKind kind, string name, int? argument, string text, string? module = null)
     {
         Kind = kind;
         Name = name;
         SkbArgument = argument;
         Text = text;
+        Module = module;
     }
 
     public TapKind Kind { get; }
+
+    /// <summary>The module given with <c>MODULE:</c> (<c>mac80211</c>), or null: vmlinux, then the loaded modules.</summary>
+    public string? Module { get; }
 
     /// <summary>The function or tracepoint name (a glob when <see cref="IsGlob"/>).</summary>
     public string Name { get; }
@@ -85,7 +91,21 @@ public sealed record TapSpec
         }
         string rest = text[(slash + 1)..];
         int? argument = null;
+        string? module = null;
         int colon = rest.LastIndexOf(':');
+        // MODULE:FUNC[:N]: a colon followed by a name (not a number) ends the module's name.
+        int moduleColon = rest.IndexOf(':');
+        if (moduleColon >= 0 && (moduleColon != colon || (colon + 1 < rest.Length && !char.IsAsciiDigit(rest[colon + 1]))) && kind is not (TapKind.TpBtf or TapKind.RawTracepoint))
+        {
+            module = rest[..moduleColon];
+            rest = rest[(moduleColon + 1)..];
+            colon = rest.LastIndexOf(':');
+            if (module.Length == 0 || module.AsSpan().IndexOfAnyExcept(ModuleNameCharacters) >= 0)
+            {
+                error = $"'{text}': '{module}' before ':' is not a module name (MODULE:FUNCTION, e.g. fentry/mac80211:ieee80211_scan_rx)";
+                return false;
+            }
+        }
         if (colon >= 0)
         {
             string digits = rest[(colon + 1)..];
@@ -110,10 +130,13 @@ public sealed record TapSpec
                 return false;
             }
         }
-        spec = new TapSpec(kind, rest, argument, text);
+        spec = new TapSpec(kind, rest, argument, text, module);
         error = null;
         return true;
     }
+
+    private static readonly System.Buffers.SearchValues<char> ModuleNameCharacters =
+        System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
 
     /// <summary>Parses a spec or throws <see cref="TapException"/> with the reason.</summary>
     public static TapSpec Parse(string text) =>
@@ -121,7 +144,10 @@ public sealed record TapSpec
 
     /// <summary>This spec for one function a glob matched.</summary>
     internal TapSpec WithName(string name) =>
-        new(Kind, name, SkbArgument, SkbArgument is int n ? $"{Prefix}/{name}:{n}" : $"{Prefix}/{name}");
+        new(Kind, name, SkbArgument, $"{Prefix}/{(Module is null ? "" : Module + ":")}{name}{(SkbArgument is int n ? $":{n}" : "")}", Module);
+
+    /// <summary>This spec with the module that holds its function (found in the loaded modules' BTF).</summary>
+    internal TapSpec WithModule(string module) => new(Kind, Name, SkbArgument, Text, module);
 
     private static bool TryParseKind(string text, out TapKind kind, out int slash)
     {

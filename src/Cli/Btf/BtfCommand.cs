@@ -16,6 +16,7 @@ internal static class BtfCommand
         public bool CFormat;
         public string? File;
         public string? Base;
+        public string? Module;
     }
 
     public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
@@ -43,8 +44,15 @@ internal static class BtfCommand
                     else
                         o.Base = args[++i];
                     continue;
+                case "--module":
+                    if (i + 1 >= args.Count)
+                        return Fail(stderr, "option '--module' needs a NAME (a loaded module: ls /sys/kernel/btf)");
+                    o.Module = args[++i];
+                    continue;
             }
-            if (a.StartsWith("--file=", StringComparison.Ordinal))
+            if (a.StartsWith("--module=", StringComparison.Ordinal))
+                o.Module = a["--module=".Length..];
+            else if (a.StartsWith("--file=", StringComparison.Ordinal))
                 o.File = a["--file=".Length..];
             else if (a.StartsWith("--base=", StringComparison.Ordinal))
                 o.Base = a["--base=".Length..];
@@ -57,6 +65,8 @@ internal static class BtfCommand
         }
         if (o.Base is not null && o.File is null)
             return Fail(stderr, "--base needs --file (the split BTF to read on top of it)");
+        if (o.Module is not null && o.File is not null)
+            return Fail(stderr, "--module reads /sys/kernel/btf/MODULE on the kernel's BTF: give --file PATH --base PATH for a module's BTF elsewhere");
 
         try
         {
@@ -97,6 +107,16 @@ internal static class BtfCommand
         return BtfData.Load(o.File, baseBtf);
     }
 
+    /// <summary>A loaded module's BTF, split on the kernel's.</summary>
+    private static BtfData LoadModule(string module)
+    {
+        string directory = Path.GetDirectoryName(BtfData.KernelPath)!;
+        string path = Path.Combine(directory, module.Replace('-', '_'));
+        if (module.Contains('/') || module == "vmlinux" || !File.Exists(path))
+            throw new BtfFormatException($"no loaded module '{module}' has BTF in {directory} (load it with 'modprobe {module}'; list them with 'ls {directory}')");
+        return BtfData.Load(path, BtfData.Kernel);
+    }
+
     private static int Funcs(Options o, TextWriter stdout, TextWriter stderr)
     {
         if (o.Operands.Count > 1)
@@ -107,6 +127,21 @@ internal static class BtfCommand
         {
             glob = glob["fentry/".Length..];
             tracepoints = false;
+            // fentry/MODULE:GLOB, as kdt capture -i takes it.
+            int colon = glob.IndexOf(':');
+            if (colon > 0)
+            {
+                if (o.Module is not null && o.Module != glob[..colon])
+                    return Fail(stderr, $"'{o.Operands[0]}' names module {glob[..colon]}, --module {o.Module}: give one");
+                o.Module = glob[..colon];
+                glob = glob[(colon + 1)..];
+            }
+        }
+        if (o.Module is not null)
+        {
+            if (!functions)
+                return Fail(stderr, "--module lists a module's functions (fentry/MODULE:NAME), not tracepoints");
+            tracepoints = false;
         }
         else if (glob is not null && glob.StartsWith("tp_btf/", StringComparison.Ordinal))
         {
@@ -116,7 +151,7 @@ internal static class BtfCommand
         if (glob is "" or "*")
             glob = null;
 
-        var btf = Load(o);
+        var btf = o.Module is { } module ? LoadModule(module) : Load(o);
         var listing = new BtfListing(btf);
         var text = new StringBuilder();
         int found = 0;
@@ -124,7 +159,9 @@ internal static class BtfCommand
         {
             foreach (var f in btf.MatchFunctions(glob, o.Skb))
             {
-                listing.AppendFunction(text, f);
+                if (o.Module is not null && f.Id < btf.FirstLocalId)
+                    continue; // the module's own functions, not vmlinux's under it
+                listing.AppendFunction(text, f, o.Module);
                 found++;
             }
         }
@@ -138,11 +175,11 @@ internal static class BtfCommand
         }
         if (found == 0 && glob is not null)
         {
-            string what = functions && tracepoints ? "kernel function or tracepoint" : functions ? "kernel function" : "tracepoint";
+            string what = o.Module is not null ? $"function of module {o.Module}" : functions && tracepoints ? "kernel function or tracepoint" : functions ? "kernel function" : "tracepoint";
             string taking = o.Skb ? " taking a struct sk_buff *" : "";
             if (!BtfGlob.HasWildcards(glob))
             {
-                bool exists = (functions && btf.TryFind(glob, BtfKind.Function, out _))
+                bool exists = (functions && (o.Module is null ? btf.TryFind(glob, BtfKind.Function, out _) : btf.TryFindLocal(glob, BtfKind.Function, out _)))
                     || (tracepoints && btf.TryFind(BtfTracepoint.TypedefPrefix + glob, BtfKind.Typedef, out _));
                 if (exists)
                     return Fail(stderr, $"'{glob}' takes no struct sk_buff * argument");

@@ -29,6 +29,26 @@ public sealed class ObjectTests : KernelObjectTest
     }
 
     [Fact]
+    public void Kernel_btf_by_module_name_is_each_sysfs_file_and_an_absent_module_has_none()
+    {
+        RequireRoot();
+        if (!KernelFacts.HasVmlinuxBtf)
+            Assert.Skip("no /sys/kernel/btf/vmlinux on this kernel");
+        // vmlinux here; in the VM guest also every loaded module with BTF.
+        foreach (string path in Directory.GetFiles(Path.GetDirectoryName(KernelFacts.VmlinuxBtfPath)!))
+        {
+            string name = Path.GetFileName(path);
+            using var handle = BtfHandle.FromKernelModule(name);
+            Assert.NotNull(handle);
+            var info = handle.GetInfo();
+            Assert.True(info.IsKernel);
+            Assert.Equal(name, info.Name);
+            Assert.Equal(File.ReadAllBytes(path), handle.ReadRaw());
+        }
+        Assert.Null(BtfHandle.FromKernelModule("kdv_no_such_module"));
+    }
+
+    [Fact]
     public void Btf_blob_loads_and_bad_btf_is_refused_with_the_log()
     {
         RequireRoot();
