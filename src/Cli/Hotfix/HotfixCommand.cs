@@ -29,24 +29,9 @@ internal static class HotfixCommand
         public List<string> Operands = [];
     }
 
-    public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr)
-    {
-        using var stop = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            e.Cancel = true;
-            stop.Cancel();
-        };
-        Console.CancelKeyPress += onCancel;
-        try
-        {
-            return Run(args, stdout, stderr, stop.Token);
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
-        }
-    }
+    // Ctrl-C during a transition wait rolls back instead of leaving a half-applied patch.
+    public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr) =>
+        Interrupt.Run(token => Run(args, stdout, stderr, token));
 
     public static int Run(IReadOnlyList<string> args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
