@@ -34,7 +34,15 @@ public sealed class StopSignals : IDisposable
         // Keep the process alive: the pipeline finishes the files and then returns.
         context.Cancel = true;
         Received ??= context.Signal;
-        _stop.Cancel();
+        try
+        {
+            _stop.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The signal raced the end of the capture (its handler was already queued when Dispose
+            // unregistered it): the files are complete and the process is on its way out.
+        }
     }
 
     public void Dispose()

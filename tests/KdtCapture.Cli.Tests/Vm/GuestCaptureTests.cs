@@ -426,7 +426,8 @@ public sealed partial class GuestCaptureTests(GuestCaptureTests.Guest guest, ITe
             modprobe mac80211_hwsim radios=2 && ip link set wlan0 up && iw dev wlan0 set type ibss &&
             ip link set wlan0 up && iw dev wlan0 ibss join kdv-ibss 2412 && ip link set wlan1 up || return 1
             start e8 2 -y ieee802_11 -i fentry/ieee80211_scan_rx -i kprobe/mac80211:ieee80211_scan_rx -c 8 -w wifi.pcapng 'wlan type mgt' || { finish e8; return 1; }
-            for _ in 1 2 3 4 5 6 7 8 9 10; do
+            # Scan until kdt has its 8 frames (-c): under emulation on a busy machine a scan may see none.
+            for _ in $(seq 1 40); do
                 iw dev wlan1 scan trigger freq 2412 >/dev/null 2>&1; sleep 1
                 kill -0 $capture 2>/dev/null || break
             done
