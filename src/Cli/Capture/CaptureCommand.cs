@@ -317,7 +317,8 @@ internal static class CaptureCommand
 
         if (settings.ForeignNumeric && settings.ReadFile is not null)
             return Fail(stderr, "-f can not be used with -V or -r");
-        if (settings.RelinquishUser is not null && (settings.Command is not null || settings.Interfaces.Exists(LooksLikeTapSpec)))
+        // --pid and friends without -i capture at taps too.
+        if (settings.RelinquishUser is not null && (settings.SelectsPackets || settings.Interfaces.Exists(LooksLikeTapSpec)))
             return Fail(stderr, $"-Z {settings.RelinquishUser}: kernel taps read their BPF maps until the capture ends, which needs CAP_BPF that user lacks; leave out -Z (kdt's capture files are created mode 0600)");
 
         if (settings.ReadFile is not null)

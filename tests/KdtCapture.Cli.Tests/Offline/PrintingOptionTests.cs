@@ -235,6 +235,16 @@ public sealed class PrintingOptionTests
         Assert.Contains(expected.Replace("tcpdump: ", "kdt: ", StringComparison.Ordinal), kdtBad.Stderr, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("-i", "tp_btf/net_dev_queue")]
+    [InlineData("--pid", "1")]
+    public void Relinquish_with_kernel_taps_is_refused_in_one_line(string option, string value)
+    {
+        ProcessResult kdt = Kdt.Run("capture", "-Z", "nobody", option, value, "-c", "1");
+        Assert.NotEqual(0, kdt.ExitCode);
+        Assert.Equal("kdt: -Z nobody: kernel taps read their BPF maps until the capture ends, which needs CAP_BPF that user lacks; leave out -Z (kdt's capture files are created mode 0600)\n", kdt.Stderr);
+    }
+
     private static string Owner(string path)
     {
         ProcessResult stat = ProcessRunner.Run("stat", ["-c", "%U", path], TimeSpan.FromSeconds(10));
