@@ -25,7 +25,7 @@ public sealed class TapDirectionTests
             var source = TapSource.Open(TapResolver.ForKernel().Resolve([.. specs.Select(TapSpec.Parse)]), options);
             var sink = new CaptureFileSink(path);
             using var stop = new CancellationTokenSource();
-            var run = new Thread(() => FramePipeline.Run(source, [sink], stop.Token, new FramePipelineOptions { DropWhenFull = true, StopGracePeriod = TimeSpan.FromSeconds(5) }));
+            var run = new Thread(() => FramePipeline.Run(source, [sink], stop.Token, new FramePipelineOptions { DropWhenFull = false, StopGracePeriod = TimeSpan.FromSeconds(5) }));
             run.Start();
             send();
             var clock = Stopwatch.StartNew();

@@ -59,6 +59,8 @@ public sealed class RunningCapture : IDisposable
     private FramePipelineResult? _result;
     private Exception? _error;
 
+    /// <param name="options">Default: the source waits for a free batch (frames wait in the kernel's rings),
+    /// so a sink thread a busy machine leaves unscheduled costs no frames; tests of pipeline drops pass their own.</param>
     public RunningCapture(TapSource source, FramePipelineOptions? options = null)
     {
         Source = source;
@@ -66,7 +68,7 @@ public sealed class RunningCapture : IDisposable
         {
             try
             {
-                _result = FramePipeline.Run(source, [Sink], _stop.Token, options ?? new FramePipelineOptions { DropWhenFull = true, StopGracePeriod = TimeSpan.FromSeconds(5) });
+                _result = FramePipeline.Run(source, [Sink], _stop.Token, options ?? new FramePipelineOptions { DropWhenFull = false, StopGracePeriod = TimeSpan.FromSeconds(5) });
             }
             catch (Exception e)
             {
