@@ -88,6 +88,32 @@ public static class VmHarness
         return Execute(arguments, timeout + TimeSpan.FromSeconds(120), cpus, cancellationToken);
     }
 
+    /// <summary>
+    /// Runs test class <paramref name="testClass"/> of this test executable in a fresh guest (as root,
+    /// with <paramref name="cpus"/> vCPUs) and returns each test's name, result ("Pass", "Fail", "Skip")
+    /// and details (message, output) from the xUnit XML report the guest run wrote.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The guest printed no report (the run is in the message).</exception>
+    public static (IReadOnlyList<(string Name, string Result, string Details)> Tests, VmResult Run) RunTestClass(
+        Type testClass, TimeSpan timeout, CancellationToken cancellationToken = default, int? cpus = null)
+    {
+        string process = Environment.ProcessPath!;
+        // Under "dotnet test-assembly.dll" the host is dotnet; an apphost runs on its own.
+        string self = Path.GetFileNameWithoutExtension(process) == "dotnet"
+            ? $"'{process}' '{testClass.Assembly.Location}'" : $"'{process}'";
+        string report = $"/tmp/guest-{testClass.Name}.xml";
+        var result = Run(["bash", "-c", $"{self} -noColor -class {testClass.FullName} -xml {report} >&2; echo @@xml; cat {report}"],
+            timeout, environment: null, cancellationToken, cpus);
+        int at = result.Stdout.IndexOf("@@xml", StringComparison.Ordinal);
+        if (at < 0)
+            throw new InvalidOperationException($"the guest printed no report: {result}");
+        var tests = new List<(string, string, string)>();
+        foreach (var test in System.Xml.Linq.XDocument.Parse(result.Stdout[(at + 5)..].Trim()).Descendants("test"))
+            tests.Add(((string?)test.Attribute("name") ?? "", (string?)test.Attribute("result") ?? "",
+                string.Join('\n', test.Descendants().Select(e => e.Value))));
+        return (tests, result);
+    }
+
     /// <summary>The harness script: $KDT_VM_RUN, else tests/vm/run of the repository these tests come from.</summary>
     public static string Script => ScriptPath.Value;
 

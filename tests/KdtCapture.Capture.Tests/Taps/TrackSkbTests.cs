@@ -246,17 +246,8 @@ public sealed class GuestTrackSkbTests
             Assert.Skip("the guest runs the tests as root; run this as root");
         if (!VmHarness.IsAvailable(out var reason))
             Assert.Skip(reason);
-        string process = Environment.ProcessPath!;
-        string self = Path.GetFileNameWithoutExtension(process) == "dotnet"
-            ? $"'{process}' '{typeof(GuestTrackSkbTests).Assembly.Location}'" : $"'{process}'";
-        var result = VmHarness.RunScript(
-            $"{self} -noColor -class {typeof(TrackSkbTrampolineTests).FullName} -xml /tmp/guest-track.xml >&2; echo @@xml; cat /tmp/guest-track.xml",
-            TimeSpan.FromMinutes(15), TestContext.Current.CancellationToken);
-        int at = result.Stdout.IndexOf("@@xml", StringComparison.Ordinal);
-        Assert.True(at >= 0, $"the guest printed no report: {result}");
-        var report = System.Xml.Linq.XDocument.Parse(result.Stdout[(at + 5)..].Trim());
-        var test = Assert.Single(report.Descendants("test"));
-        Assert.True((string?)test.Attribute("result") == "Pass",
-            $"{test.Attribute("name")}: {test.Attribute("result")} in the guest: {string.Join('\n', test.Descendants().Select(e => e.Value))}\n{result.Stderr}");
+        var (tests, run) = VmHarness.RunTestClass(typeof(TrackSkbTrampolineTests), TimeSpan.FromMinutes(15), TestContext.Current.CancellationToken);
+        var test = Assert.Single(tests);
+        Assert.True(test.Result == "Pass", $"{test.Name}: {test.Result} in the guest: {test.Details}\n{run.Stderr}");
     }
 }

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Xml.Linq;
 using KdtCapture.Cli.Ftrace;
 using KdtCapture.Testing;
 
@@ -98,21 +97,12 @@ public sealed class GuestFunctionTracerTests
             Assert.Skip("the guest runs the tests as root; run this as root");
         if (!VmHarness.IsAvailable(out var reason))
             Assert.Skip(reason);
-        string process = Environment.ProcessPath!;
-        string self = Path.GetFileNameWithoutExtension(process) == "dotnet"
-            ? $"'{process}' '{typeof(FunctionTracerTests).Assembly.Location}'" : $"'{process}'";
         // One vCPU: with two, multi-threaded TCG and the kernel's live patching of every function's
         // call site (function_graph hooks them all) left both vCPUs stuck in soft lockups, for
         // trace-cmd as for kdt (tests/vm/README.md); with one, every run took some 20 s.
-        var result = VmHarness.Run(["bash", "-c",
-            $"{self} -noColor -class {typeof(FunctionTracerTests).FullName} -xml /tmp/guest-ftrace.xml >&2; echo @@xml; cat /tmp/guest-ftrace.xml"],
-            TimeSpan.FromMinutes(6), environment: null, TestContext.Current.CancellationToken, cpus: 1);
-        int at = result.Stdout.IndexOf("@@xml", StringComparison.Ordinal);
-        Assert.True(at >= 0, $"the guest printed no report: {result}");
-        var tests = XDocument.Parse(result.Stdout[(at + 5)..].Trim()).Descendants("test").ToList();
+        var (tests, run) = VmHarness.RunTestClass(typeof(FunctionTracerTests), TimeSpan.FromMinutes(6), TestContext.Current.CancellationToken, cpus: 1);
         Assert.Equal(2, tests.Count);
         foreach (var t in tests)
-            Assert.True((string?)t.Attribute("result") == "Pass",
-                $"{t.Attribute("name")}: {t.Attribute("result")} in the guest: {string.Join('\n', t.Descendants().Select(e => e.Value))}\n{result.Stderr}");
+            Assert.True(t.Result == "Pass", $"{t.Name}: {t.Result} in the guest: {t.Details}\n{run.Stderr}");
     }
 }
